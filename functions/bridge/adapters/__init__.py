@@ -1,0 +1,1 @@
+"""Adapters to AWS services (DynamoDB, S3, SQS, Secrets Manager)."""

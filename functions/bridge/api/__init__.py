@@ -1,0 +1,1 @@
+"""Routers of the field and management HTTP API, composed by ``handlers.api``."""

@@ -1,0 +1,1 @@
+"""The one way the application talks to Sellsy (API v2)."""
