@@ -1,0 +1,143 @@
+"""The embedded default's resources are exactly the template's: same keys, GSIs, TTL, redrive, ..."""
+
+from __future__ import annotations
+
+import json
+
+from infra.template_tools import load_template, resources_of_type
+
+TEMPLATE = load_template()
+TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
+BUCKETS = resources_of_type(TEMPLATE, "AWS::S3::Bucket")
+SECRETS = resources_of_type(TEMPLATE, "AWS::SecretsManager::Secret")
+
+
+def _gsis(definition: dict) -> dict:
+    indexes = definition.get("GlobalSecondaryIndexes", [])
+    return {gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"]) for gsi in indexes}
+
+
+def test_every_storage_resource_of_the_template_exists_locally(aws):
+    for logical_id in [*TABLES, *QUEUES, *BUCKETS, *SECRETS]:
+        assert logical_id in aws.stack.physical, logical_id
+
+
+def test_tables_match_template(aws):
+    dynamodb = aws.client("dynamodb")
+    for logical_id, resource in TABLES.items():
+        props = resource["Properties"]
+        name = aws.stack.physical[logical_id]
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["KeySchema"] == props["KeySchema"], logical_id
+        assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+            props["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+        )
+        assert table["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
+        local_gsis = {
+            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"])
+            for gsi in table.get("GlobalSecondaryIndexes", [])
+        }
+        template_gsis = {
+            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"])
+            for gsi in props.get("GlobalSecondaryIndexes", [])
+        }
+        assert local_gsis == template_gsis, logical_id
+
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        template_ttl = props.get("TimeToLiveSpecification")
+        if template_ttl:
+            assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": template_ttl["AttributeName"]}
+        else:
+            assert ttl["TimeToLiveStatus"] == "DISABLED", logical_id
+
+        backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        pitr = backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+        assert pitr == "ENABLED", logical_id
+
+
+def test_table_env_vars_point_at_the_local_tables(aws):
+    expected = {
+        "ACCOUNTS_TABLE": "AccountsTable",
+        "RECORDS_TABLE": "RecordsTable",
+        "FIELD_TABLE": "FieldTable",
+        "EXCHANGES_TABLE": "ExchangesTable",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable",
+        "REPORTS_BUCKET": "ReportsBucket",
+        "EVENTS_QUEUE_URL": "EventsQueue",
+    }
+    for variable, logical_id in expected.items():
+        assert aws.env[variable] == aws.stack.physical[logical_id], variable
+
+
+def test_queues_match_template_including_redrive(aws):
+    sqs = aws.client("sqs")
+    for logical_id, resource in QUEUES.items():
+        props = resource["Properties"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=aws.stack.physical[logical_id], AttributeNames=["All"]
+        )["Attributes"]
+        for name in ("VisibilityTimeout", "MessageRetentionPeriod"):
+            if name in props:
+                assert attributes[name] == str(props[name]), (logical_id, name)
+        if "RedrivePolicy" in props:
+            redrive = json.loads(attributes["RedrivePolicy"])
+            target = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert redrive["deadLetterTargetArn"] == aws.stack.arns[target]
+            assert int(redrive["maxReceiveCount"]) == props["RedrivePolicy"]["maxReceiveCount"]
+        else:
+            assert "RedrivePolicy" not in attributes
+
+
+def test_bucket_matches_template(aws):
+    s3 = aws.client("s3")
+    for logical_id, resource in BUCKETS.items():
+        props = resource["Properties"]
+        bucket = aws.stack.physical[logical_id]
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        expected_algorithm = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert (
+            rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            == (expected_algorithm["ServerSideEncryptionByDefault"]["SSEAlgorithm"])
+        )
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert block == props["PublicAccessBlockConfiguration"]
+        lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        assert {rule["ID"] for rule in lifecycle} == {
+            rule["Id"] for rule in props["LifecycleConfiguration"]["Rules"]
+        }
+        by_id = {rule["ID"]: rule for rule in lifecycle}
+        for rule in props["LifecycleConfiguration"]["Rules"]:
+            if "ExpirationInDays" in rule:
+                assert by_id[rule["Id"]]["Expiration"]["Days"] == rule["ExpirationInDays"]
+            if "Prefix" in rule:
+                assert by_id[rule["Id"]]["Filter"]["Prefix"] == rule["Prefix"]
+
+
+def test_secrets_exist_under_the_local_prefix(aws):
+    secrets = aws.client("secretsmanager")
+    for logical_id in SECRETS:
+        described = secrets.describe_secret(SecretId=aws.stack.physical[logical_id])
+        assert described["Name"].startswith(aws.env["SECRETS_PREFIX"] + "/")
+
+
+def test_app_code_sees_the_local_stack(aws):
+    from bridge.adapters.aws import client, dynamodb_table
+    from bridge.settings import get_settings
+
+    settings = get_settings()
+    table = dynamodb_table(settings.accounts_table)
+    table.put_item(Item={"pk": "A#acc-1#ACCOUNT", "sk": "ACCOUNT", "name": "demo"})
+    assert table.get_item(Key={"pk": "A#acc-1#ACCOUNT", "sk": "ACCOUNT"})["Item"]["name"] == "demo"
+    client("sqs").send_message(QueueUrl=settings.events_queue_url, MessageBody="{}")
+    received = aws.client("sqs").receive_message(QueueUrl=settings.events_queue_url, WaitTimeSeconds=1)
+    assert received["Messages"][0]["Body"] == "{}"
+
+
+def test_reset_wipes_data_but_keeps_resources(aws):
+    table = aws.client("dynamodb")
+    name = aws.env["RECORDS_TABLE"]
+    table.put_item(TableName=name, Item={"pk": {"S": "A#x#R"}, "sk": {"S": "1"}})
+    aws.reset()
+    assert table.scan(TableName=name)["Count"] == 0
+    assert aws.client("dynamodb").describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
