@@ -1,0 +1,167 @@
+"""Exchange records in the exchanges table, and the replay messages of failed ones in S3.
+
+Keys (tenant first, one partition per account and UTC day so a busy account spreads over days):
+- ``pk = A#{account}#X#{YYYY-MM-DD}``, ``sk = {exchange_id}``; exchange ids start with their UTC
+  timestamp, so ``sk`` order is time order and the id alone locates the partition;
+- ``gsi1pk = A#{account}#O#{sellsy_type}#{sellsy_id}``, ``gsi1sk = {exchange_id}``: one object's history.
+Items carry ``expires_at`` (TTL). Replay messages may hold personal data, so they are not in the
+item: they go to the reports bucket under ``replay/`` and the item keeps only the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+
+from bridge.adapters.aws import client, dynamodb_table
+from bridge.settings import get_settings
+
+
+def _table() -> Any:
+    return dynamodb_table(get_settings().exchanges_table)
+
+
+def day_of(exchange_id: str) -> date:
+    """Exchange ids look like ``20261121T101502123456Z-1a2b3c4d``."""
+    return datetime.strptime(exchange_id[:8], "%Y%m%d").replace(tzinfo=UTC).date()
+
+
+def partition(account_id: str, day: date) -> str:
+    return f"A#{account_id}#X#{day.isoformat()}"
+
+
+def object_partition(account_id: str, sellsy_type: str, sellsy_id: str) -> str:
+    return f"A#{account_id}#O#{sellsy_type}#{sellsy_id}"
+
+
+def put(item: dict[str, Any]) -> None:
+    _table().put_item(Item=item)
+
+
+def get(account_id: str, exchange_id: str) -> dict[str, Any] | None:
+    try:
+        day = day_of(exchange_id)
+    except ValueError:
+        return None
+    item = _table().get_item(Key={"pk": partition(account_id, day), "sk": exchange_id}).get("Item")
+    return dict(item) if item else None
+
+
+def put_replay_message(key: str, message: dict[str, Any]) -> None:
+    client("s3").put_object(
+        Bucket=get_settings().reports_bucket,
+        Key=key,
+        Body=json.dumps(message, separators=(",", ":"), default=str).encode(),
+        ContentType="application/json",
+        ServerSideEncryption="AES256",
+    )
+
+
+def get_replay_message(key: str) -> dict[str, Any] | None:
+    s3 = client("s3")
+    try:
+        body = s3.get_object(Bucket=get_settings().reports_bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    message = json.loads(body)
+    return message if isinstance(message, dict) else None
+
+
+# --- listing, newest first -----------------------------------------------------------------------
+
+
+def encode_cursor(value: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except ValueError as exc:
+        raise ValueError("cursor is not a value returned by this API") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("after"), str):
+        raise ValueError("cursor is not a value returned by this API")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _id_floor(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def query(
+    account_id: str,
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int,
+    after: str | None = None,
+    sellsy_type: str | None = None,
+    sellsy_id: str | None = None,
+    filters: ConditionBase | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` items newest first in [since, until], strictly older than id ``after``.
+
+    Returns the items and the id to resume after (None when there is nothing more).
+    """
+    low, high = _id_floor(since), _id_floor(until) + "~"  # "~" sorts after any id suffix
+    if after is not None:
+        high = min(high, after)
+    items: list[dict[str, Any]] = []
+    for pages in _pages(account_id, low, high, sellsy_type, sellsy_id, filters):
+        for page in pages:
+            for item in page.get("Items", []):
+                items.append(dict(item))
+                if len(items) == limit:
+                    return items, str(item["sk"])
+    return items, None
+
+
+def _pages(
+    account_id: str,
+    low: str,
+    high: str,
+    sellsy_type: str | None,
+    sellsy_id: str | None,
+    filters: ConditionBase | None,
+) -> Iterator[Iterator[dict[str, Any]]]:
+    if sellsy_type and sellsy_id:
+        gsi = Key("gsi1pk").eq(object_partition(account_id, sellsy_type, sellsy_id))
+        yield _paged(gsi & Key("gsi1sk").between(low, high), filters, index="gsi1", exclusive_high=high)
+        return
+    first = datetime.strptime(low[:8], "%Y%m%d").date()
+    day = datetime.strptime(high[:8], "%Y%m%d").date()
+    while day >= first:
+        condition = Key("pk").eq(partition(account_id, day)) & Key("sk").between(low, high)
+        yield _paged(condition, filters, index=None, exclusive_high=high)
+        day -= timedelta(days=1)
+
+
+def _paged(
+    condition: ConditionBase, filters: ConditionBase | None, *, index: str | None, exclusive_high: str
+) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False, "Limit": 100}
+    if index:
+        kwargs["IndexName"] = index
+    # "between" is inclusive; the resume id itself must not come back.
+    exclude = Attr("sk").ne(exclusive_high)
+    kwargs["FilterExpression"] = exclude if filters is None else exclude & filters
+    while True:
+        page = _table().query(**kwargs)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def add_replayed_by(account_id: str, exchange_id: str, new_exchange_id: str) -> None:
+    _table().update_item(
+        Key={"pk": partition(account_id, day_of(exchange_id)), "sk": exchange_id},
+        UpdateExpression="ADD replayed_by :new",
+        ExpressionAttributeValues={":new": {new_exchange_id}},
+        ConditionExpression=Attr("pk").exists(),
+    )

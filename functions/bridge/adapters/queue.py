@@ -1,0 +1,43 @@
+"""The events queue: webhook events and work for the worker (message contract: shared brief §6).
+
+``{"kind", "account_id", "delivery_id", "correlation_id", "payload": {...}}``; a replayed message
+also carries ``replay_of`` (the exchange id it re-runs). The correlation id travels both in the
+body and as a message attribute so the worker can set it on its logger before parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from bridge.adapters.aws import client
+from bridge.settings import get_settings
+
+REQUIRED_KEYS = ("kind", "account_id")
+
+
+def new_delivery_id() -> str:
+    return str(uuid.uuid4())
+
+
+def enqueue(message: dict[str, Any], *, queue_url: str | None = None) -> str:
+    """Send one message, filling ``delivery_id`` and ``correlation_id`` when absent; returns the SQS id."""
+    missing = [k for k in REQUIRED_KEYS if not message.get(k)]
+    if missing:
+        raise ValueError(f"queue message lacks {', '.join(missing)}")
+    body = dict(message)
+    body.setdefault("delivery_id", new_delivery_id())
+    body.setdefault("correlation_id", body["delivery_id"])
+    body.setdefault("payload", {})
+    attributes = {
+        "kind": {"DataType": "String", "StringValue": str(body["kind"])},
+        "account_id": {"DataType": "String", "StringValue": str(body["account_id"])},
+        "correlation_id": {"DataType": "String", "StringValue": str(body["correlation_id"])},
+    }
+    answer = client("sqs").send_message(
+        QueueUrl=queue_url or get_settings().events_queue_url,
+        MessageBody=json.dumps(body, separators=(",", ":"), default=str),
+        MessageAttributes=attributes,
+    )
+    return str(answer["MessageId"])
