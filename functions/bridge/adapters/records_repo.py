@@ -1,0 +1,245 @@
+"""Imported revenue records in the records table.
+
+Layout (one item per record; lines are records of their own stream):
+    pk = A#{account_id}#R#{stream}#{shard}   (shard = crc32(key) % SHARDS: a big account spreads its
+                                               writes and reads over SHARDS partitions per stream)
+    sk = {key}                                 (e.g. `1234`, `company-12`, `1234-98765` for a line)
+Attributes: `data` (the mapped fields), `hash` (of data), `summary_hash` (documents: what the list
+page showed), `line_keys` (documents: their lines, to drop rows removed in Sellsy), `locked_fields`,
+`created_run`, `changed_run`, `last_seen_run`, `not_seen_since`, `updated_at`.
+
+Lines live in their own items (not inside the invoice item) so a document with hundreds of rows never
+nears DynamoDB's 400 KB item limit, and lines can be browsed and locked like any record. They share
+their document's shard number, so the lines of one invoice are in one partition.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from bridge.adapters.aws import dynamodb_table
+from bridge.domain.revenue import stable_hash
+from bridge.settings import get_settings
+
+SHARDS = 8
+BATCH_GET_MAX = 100
+_SER, _DE = TypeSerializer(), TypeDeserializer()
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def shard_of(key: str) -> int:
+    # Lines (`{doc}-{row}`) take their document's shard so one document's lines share a partition.
+    head = key.split("-", 1)[0] if key[:1].isdigit() else key
+    return zlib.crc32(head.encode()) % SHARDS
+
+
+def partition(account_id: str, stream: str, shard: int) -> str:
+    return f"A#{account_id}#R#{stream}#{shard}"
+
+
+def record_key(account_id: str, stream: str, key: str) -> dict[str, str]:
+    return {"pk": partition(account_id, stream, shard_of(key)), "sk": key}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _table() -> Any:
+    return dynamodb_table(get_settings().records_table)
+
+
+def get_record(account_id: str, stream: str, key: str) -> dict[str, Any] | None:
+    item = _table().get_item(Key=record_key(account_id, stream, key), ConsistentRead=True).get("Item")
+    return item
+
+
+def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Stored items by key (missing keys absent): BatchGetItem by 100, leftovers asked again."""
+    table = _table()
+    client = table.meta.client
+    found: dict[str, dict[str, Any]] = {}
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), BATCH_GET_MAX):
+        keys_low = [
+            {k: _SER.serialize(v) for k, v in record_key(account_id, stream, key).items()}
+            for key in wanted[start : start + BATCH_GET_MAX]
+        ]
+        request: dict[str, Any] = {table.name: {"Keys": keys_low, "ConsistentRead": True}}
+        while request:
+            answer = client.batch_get_item(RequestItems=request)
+            for low in answer.get("Responses", {}).get(table.name, []):
+                item = {k: _DE.deserialize(v) for k, v in low.items()}
+                found[item["sk"]] = item
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+class RecordWriter:
+    """Batched puts and deletes (25 per BatchWriteItem; boto3 resends unprocessed items)."""
+
+    def __init__(self) -> None:
+        self._batch = _table().batch_writer(overwrite_by_pkeys=["pk", "sk"])
+        self._batch.__enter__()
+        self.puts = 0
+
+    def put(self, item: dict[str, Any]) -> None:
+        self._batch.put_item(Item=item)
+        self.puts += 1
+
+    def delete(self, account_id: str, stream: str, key: str) -> None:
+        self._batch.delete_item(Key=record_key(account_id, stream, key))
+
+    def flush(self) -> None:
+        self._batch.__exit__(None, None, None)
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.flush()
+
+
+def iter_partition(
+    account_id: str, stream: str, shard: int, start: dict[str, Any] | None = None
+) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+    """Pages (items, last evaluated key) of one shard, for sweeps and exports (about 1 MB each)."""
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard))}
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    while True:
+        page = _table().query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        yield page.get("Items", []), last
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last
+
+
+def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> None:
+    """Deletions are not propagated: the record stays, flagged as absent from Sellsy since `since`."""
+    _table().update_item(
+        Key=record_key(account_id, stream, key),
+        UpdateExpression="SET not_seen_since = :since",
+        ConditionExpression=Attr("pk").exists() & Attr("not_seen_since").not_exists(),
+        ExpressionAttributeValues={":since": since},
+    )
+
+
+# --- browsing and manual edits (API) ----------------------------------------------------------------------
+
+
+def encode_cursor(shard: int, last: dict[str, Any] | None) -> str:
+    raw = json.dumps({"s": shard, "k": last}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, dict[str, Any] | None]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        shard, last = int(value["s"]), value["k"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise BadCursor("cursor is not a value returned by this API") from exc
+    if not 0 <= shard < SHARDS or not (
+        last is None or (isinstance(last, dict) and set(last) == {"pk", "sk"})
+    ):
+        raise BadCursor("cursor is not a value returned by this API")
+    return shard, last
+
+
+def browse(
+    account_id: str,
+    stream: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    equals: dict[str, Any] | None = None,
+    not_seen: bool | None = None,
+    locked: bool | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of records of one stream, shard after shard, with an opaque cursor for the next page."""
+    shard, last = decode_cursor(cursor) if cursor else (0, None)
+    condition = None
+    for name, value in (equals or {}).items():
+        term = Attr(f"data.{name}").eq(value)
+        condition = term if condition is None else condition & term
+    if not_seen is not None:
+        term = Attr("not_seen_since").exists() if not_seen else Attr("not_seen_since").not_exists()
+        condition = term if condition is None else condition & term
+    if locked is not None:
+        term = (
+            Attr("locked_fields").size().gt(0)
+            if locked
+            else (Attr("locked_fields").not_exists() | Attr("locked_fields").size().eq(0))
+        )
+        condition = term if condition is None else condition & term
+    found: list[dict[str, Any]] = []
+    while shard < SHARDS:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard)),
+            "Limit": max(limit - len(found), 1) if condition is None else max(limit * 4, 50),
+        }
+        if condition is not None:
+            kwargs["FilterExpression"] = condition
+        if last:
+            kwargs["ExclusiveStartKey"] = last
+        page = _table().query(**kwargs)
+        for item in page.get("Items", []):
+            found.append(item)
+            if len(found) == limit:
+                return found, encode_cursor(shard, {"pk": item["pk"], "sk": item["sk"]})
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            shard, last = shard + 1, None
+    return found, None
+
+
+def patch_fields(account_id: str, stream: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Set fields by hand and lock them: later imports keep these values (issue #5, user rules)."""
+    item = get_record(account_id, stream, key)
+    if item is None:
+        raise RecordNotFound(f"{stream} record {key!r} does not exist")
+    data = dict(item.get("data") or {})
+    data.update(fields)
+    locked = sorted(set(item.get("locked_fields") or []) | set(fields))
+    try:
+        answer = _table().update_item(
+            Key=record_key(account_id, stream, key),
+            UpdateExpression="SET #d = :data, #h = :hash, locked_fields = :locked, updated_at = :now",
+            ConditionExpression=Attr("hash").eq(item.get("hash")),
+            ExpressionAttributeNames={"#d": "data", "#h": "hash"},
+            ExpressionAttributeValues={
+                ":data": data,
+                ":hash": stable_hash(data),
+                ":locked": locked,
+                ":now": now_iso(),
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise RecordConflict(f"{stream} record {key!r} changed meanwhile; retry") from exc
+        raise
+    return answer["Attributes"]
+
+
+class RecordConflict(RuntimeError):
+    pass

