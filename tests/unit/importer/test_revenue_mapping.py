@@ -75,7 +75,7 @@ def test_invoice_and_lines_field_by_field():
 
 def test_credit_note_amounts_negative_and_linked():
     doc = {**INVOICE, "id": 900, "number": "AV-1", "status": "spent", "currency": "EUR"}
-    key, record, lines = revenue.map_document("credit_note", doc, converter(), linked_invoice_ids=[501, 12])
+    _key, record, lines = revenue.map_document("credit_note", doc, converter(), linked_invoice_ids=[501, 12])
     assert record["credit_note_number"] == "AV-1" and record["original_invoice_ids"] == [12, 501]
     assert record["amount_excl_tax"] == Decimal("-190.00")
     line = lines[0][1]
