@@ -1,0 +1,80 @@
+"""Configuration of one sandbox instance: seed data, auth clients, quotas and faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class QuotaConfig:
+    """Request limits per window; None means unlimited (headers then show a large number)."""
+
+    per_second: int | None = None
+    per_minute: int | None = None
+    per_day: int | None = None
+    per_month: int | None = None
+
+    def update(self, values: dict[str, Any]) -> None:
+        for name in ("per_second", "per_minute", "per_day", "per_month"):
+            if name in values:
+                value = values[name]
+                setattr(self, name, None if value is None else int(value))
+
+
+@dataclass
+class FaultConfig:
+    """Rates (0..1) of injected faults on `/v2` routes, drawn from an RNG seeded by the sandbox seed.
+
+    rate_drop closes the connection before the request is handled; rate_drop_after handles the
+    request (writes happen) and then closes the connection without answering, as a lost response.
+    token_ttl_seconds shortens the life of every token issued afterwards (early expiry).
+    """
+
+    rate_5xx: float = 0.0
+    rate_429: float = 0.0
+    rate_slow: float = 0.0
+    slow_seconds: float = 2.0
+    rate_drop: float = 0.0
+    rate_drop_after: float = 0.0
+    token_ttl_seconds: int | None = None
+    rate_webhook_failure: float = 0.0
+
+    def update(self, values: dict[str, Any]) -> None:
+        for name, current in vars(self).items():
+            if name not in values:
+                continue
+            value = values[name]
+            if name == "token_ttl_seconds":
+                setattr(self, name, None if value is None else int(value))
+            elif isinstance(current, float):
+                setattr(self, name, float(value))
+        for name in values:
+            if name not in vars(self):
+                raise ValueError(f"unknown fault setting: {name}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes a sandbox; same seed and size give identical data."""
+
+    seed: int = 7
+    size: int = 40
+    corp_id: int | None = None
+    token_ttl_seconds: int = 3600
+    refresh_ttl_seconds: int = 60 * 24 * 3600
+    single_login: bool = False
+    quotas: QuotaConfig = field(default_factory=QuotaConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    webhook_max_attempts: int = 4
+    webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
+    webhook_timeout_seconds: float = 3.0
+    record_exchanges: bool = True
+    max_upload_bytes: int = 15 * 1024 * 1024
+
+    @property
+    def account_corp_id(self) -> int:
+        return self.corp_id if self.corp_id is not None else 100_000 + self.seed

@@ -1,0 +1,777 @@
+"""All objects of one sandbox account, seeded deterministically, guarded by one lock."""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from infra.local.sandbox import french
+from infra.local.sandbox.seed import (
+    CREDIT_NOTE_STATUSES,
+    CURRENCIES,
+    CUSTOM_FIELDS,
+    EPOCH,
+    ESTIMATE_STATUSES,
+    INVOICE_STATUSES,
+    OPPORTUNITY_STATUSES,
+    PIPELINE_STEPS,
+    SMART_TAGS,
+    TAX_RATES,
+    TODAY,
+    UNITS,
+    Counts,
+    address_fields,
+    ascii_slug,
+    iso_datetime,
+    money,
+    person,
+    phone,
+    siren_siret,
+)
+
+DOC_KINDS = ("estimate", "invoice", "creditnote")
+_KIND_SALT = {"estimate": 11, "invoice": 23, "creditnote": 37}
+
+
+class DocStore:
+    """Documents of one kind: generated ids render lazily; created or changed ones are stored whole."""
+
+    def __init__(self, state: State, kind: str, generated: int) -> None:
+        self.state = state
+        self.kind = kind
+        self.generated = generated
+        self.stored: dict[int, dict[str, Any]] = {}
+        self.deleted: set[int] = set()
+        self.next_id = generated + 1
+        self._ids_cache: list[int] | None = None
+
+    def exists(self, doc_id: int) -> bool:
+        if doc_id in self.stored:
+            return True
+        return 1 <= doc_id <= self.generated and doc_id not in self.deleted
+
+    def get(self, doc_id: int) -> dict[str, Any] | None:
+        if doc_id in self.stored:
+            return self.stored[doc_id]
+        if 1 <= doc_id <= self.generated and doc_id not in self.deleted:
+            return self.state.render_document(self.kind, doc_id)
+        return None
+
+    def ids(self) -> list[int]:
+        if self._ids_cache is None:
+            base = [i for i in range(1, self.generated + 1) if i not in self.deleted and i not in self.stored]
+            self._ids_cache = sorted(base + list(self.stored))
+        return self._ids_cache
+
+    def put(self, doc: dict[str, Any]) -> None:
+        self.stored[doc["id"]] = doc
+        self._ids_cache = None
+
+    def new_id(self) -> int:
+        doc_id = self.next_id
+        self.next_id += 1
+        return doc_id
+
+    def delete(self, doc_id: int) -> None:
+        self.stored.pop(doc_id, None)
+        if doc_id <= self.generated:
+            self.deleted.add(doc_id)
+        self._ids_cache = None
+
+
+class State:
+    def __init__(self, seed: int, size: int, corp_id: int) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.size = size
+        self.corp_id = corp_id
+        self.counts = Counts(size)
+        self.companies: dict[int, dict[str, Any]] = {}
+        self.individuals: dict[int, dict[str, Any]] = {}
+        self.contacts: dict[int, dict[str, Any]] = {}
+        self.addresses: dict[int, dict[str, Any]] = {}
+        self.address_owner: dict[int, tuple[str, int]] = {}
+        self.company_contacts: dict[tuple[int, int], list[str]] = {}
+        self.staffs: dict[int, dict[str, Any]] = {}
+        self.taxes: dict[int, dict[str, Any]] = {}
+        self.units: dict[int, dict[str, Any]] = {}
+        self.currencies: dict[int, dict[str, Any]] = {}
+        self.rate_categories: dict[int, dict[str, Any]] = {}
+        self.items: dict[int, dict[str, Any]] = {}
+        self.item_prices: dict[int, list[dict[str, Any]]] = {}
+        self.custom_fields: dict[int, dict[str, Any]] = {}
+        self.cf_values: dict[tuple[str, int], dict[int, Any]] = {}
+        self.smart_tags: dict[int, dict[str, Any]] = {}
+        self.tag_links: dict[tuple[str, int], list[int]] = {}
+        self.pipelines: dict[int, dict[str, Any]] = {}
+        self.steps: dict[int, dict[str, Any]] = {}
+        self.opportunities: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.files: dict[int, dict[str, Any]] = {}
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        # credit note id -> {invoice id: linked amount}
+        self.credit_links: dict[int, dict[int, str]] = {}
+        self.next_ids: dict[str, int] = {}
+        self.docs: dict[str, DocStore] = {}
+        self._seed_all()
+
+    # -- ids -------------------------------------------------------------------------------------
+    def new_id(self, kind: str) -> int:
+        value = self.next_ids.get(kind, 1)
+        self.next_ids[kind] = value + 1
+        return value
+
+    # -- seeding ---------------------------------------------------------------------------------
+    def _seed_all(self) -> None:
+        rng = random.Random(self.seed)
+        self._seed_reference(rng)
+        self._seed_items(rng)
+        self._seed_customers(rng)
+        self._seed_opportunities(rng)
+        c = self.counts
+        self.docs = {
+            "estimate": DocStore(self, "estimate", c.estimates),
+            "invoice": DocStore(self, "invoice", c.invoices),
+            "creditnote": DocStore(self, "creditnote", c.credit_notes),
+        }
+        for cn_id in range(1, c.credit_notes + 1):
+            invoice_id = self._credit_note_invoice(cn_id)
+            self.credit_links[cn_id] = {invoice_id: ""}  # amount filled from the rendered note
+        self.next_ids["file"] = 1
+        self.next_ids["comment"] = 1
+        self.next_ids["webhook"] = 1
+
+    def _seed_reference(self, rng: random.Random) -> None:
+        for index, (first, last, position) in enumerate(
+            (
+                ("Claire", "Fontaine", "Gérante"),
+                ("Marc", "Lemoine", "Commercial"),
+                ("Inès", "Haddad", "Commerciale"),
+                ("Paul", "Renard", "Technicien"),
+                ("Lucie", "Caron", "Assistante"),
+                ("Hervé", "Noël", "Technicien"),
+            ),
+            start=1,
+        ):
+            self.staffs[index] = {
+                "id": index,
+                "firstname": first,
+                "lastname": last,
+                "email": f"{ascii_slug(first)}.{ascii_slug(last)}@exemple-artisan.fr",
+                "status": "ok",
+                "position": position,
+                "phone_number": phone(rng),
+                "mobile_number": phone(rng, True),
+                "fax_number": None,
+                "civility": "mrs" if first in ("Claire", "Inès", "Lucie") else "mr",
+                "created": iso_datetime(EPOCH - timedelta(days=400 - index)),
+                "profile": 1,
+                "timezone": "Europe/Paris",
+                "language": "fr",
+                "avatar": None,
+            }
+        for index, (rate, label) in enumerate(TAX_RATES, start=1):
+            self.taxes[index] = {
+                "id": index,
+                "rate": float(rate),
+                "label": label,
+                "is_active": True,
+                "is_ecotax": False,
+                "category": "S" if rate != "0" else "E",
+                "vatex": None if rate != "0" else "VATEX-EU-132",
+                "is_einvoicing_compliant": True,
+                "system_label": label,
+            }
+        for index, (label, code) in enumerate(UNITS, start=1):
+            self.units[index] = {"id": index, "label": label, "is_active": True, "parameters": {"code": code}}
+        for index, (code, symbol) in enumerate(CURRENCIES, start=1):
+            self.currencies[index] = {
+                "id": index,
+                "code": code,
+                "symbol": symbol,
+                "is_default": code == "EUR",
+            }
+        for index, (label, default) in enumerate(
+            (("Tarif standard", True), ("Tarif revendeur", False)), start=1
+        ):
+            self.rate_categories[index] = {
+                "id": index,
+                "label": label,
+                "includes_taxes": False,
+                "currency": "EUR",
+                "tax_id": 1,
+                "is_default": default,
+                "is_einvoicing_compliant": True,
+            }
+        for cf_id, name, code, cf_type, related in CUSTOM_FIELDS:
+            self.custom_fields[cf_id] = {
+                "id": cf_id,
+                "name": name,
+                "code": code,
+                "description": "",
+                "mandatory": False,
+                "rank": cf_id,
+                "related_object": related,
+                "customfield_group": {"id": 1, "name": "Maintenance", "code": "maintenance"},
+                "show_on_pdf": False,
+                "type": cf_type,
+                "parameters": self._cf_parameters(cf_type),
+            }
+        for index, value in enumerate(SMART_TAGS, start=1):
+            self.smart_tags[index] = {"id": index, "value": value}
+        self.pipelines[1] = {"id": 1, "name": "Travaux et maintenance"}
+        for index, (name, probability) in enumerate(PIPELINE_STEPS, start=1):
+            self.steps[index] = {
+                "id": index,
+                "name": name,
+                "probability": probability,
+                "rank": index,
+                "pipeline_id": 1,
+            }
+        self.next_ids["smart_tag"] = len(SMART_TAGS) + 1
+
+    @staticmethod
+    def _cf_parameters(cf_type: str) -> dict[str, Any]:
+        if cf_type == "numeric":
+            return {"min": None, "max": None, "decimals": 0}
+        if cf_type in ("simple-text",):
+            return {"min": None, "max": None, "default": None}
+        return {"default": None}
+
+    def _seed_items(self, rng: random.Random) -> None:
+        count = self.counts.items
+        for item_id in range(1, count + 1):
+            roll = item_id % 12
+            if roll == 0:
+                item_type, (name, price) = "shipping", ("Frais de déplacement", "45.00")
+            elif roll == 6:
+                item_type, (name, price) = "packaging", ("Emballage et reprise ancien matériel", "25.00")
+            elif roll % 3 == 0:
+                item_type, (name, price) = "service", french.SERVICES[rng.randrange(len(french.SERVICES))]
+            else:
+                item_type, (name, price) = "product", french.PRODUCTS[rng.randrange(len(french.PRODUCTS))]
+            tax_id = 1 if item_type != "service" or rng.random() < 0.7 else 2
+            base = Decimal(price) * (Decimal(100 + rng.randint(-10, 10)) / 100)
+            rate = Decimal(TAX_RATES[tax_id - 1][0])
+            self.items[item_id] = {
+                "id": item_id,
+                "type": item_type,
+                "name": name if item_id <= 30 else f"{name} ({item_id})",
+                "reference": f"{item_type[:3].upper()}-{item_id:05d}",
+                "reference_price": money(base),
+                "reference_price_taxes_exc": money(base),
+                "purchase_amount": money(base * Decimal("0.6")),
+                "reference_price_taxes_inc": money(base * (1 + rate / 100)),
+                "is_reference_price_taxes_free": True,
+                "tax_id": tax_id,
+                "unit_id": 1 if item_type == "service" else 2,
+                "category_id": 1 + item_id % 4,
+                "price_excl_tax": money(base),
+                "currency": "EUR",
+                "standard_quantity": "1",
+                "description": f"{name} – fourniture et pose" if item_type == "product" else name,
+                "is_name_included_in_description": False,
+                "accounting_code_id": None,
+                "accounting_purchase_code_id": None,
+                "is_archived": item_id % 9 == 4,
+                "is_declined": False,
+                "is_einvoicing_compliant": True,
+            }
+            self.item_prices[item_id] = [
+                {
+                    "rate_category_id": 1,
+                    "amount_excl_tax": money(base),
+                    "amount_incl_tax": money(base * (1 + rate / 100)),
+                },
+                {
+                    "rate_category_id": 2,
+                    "amount_excl_tax": money(base * Decimal("0.85")),
+                    "amount_incl_tax": money(base * Decimal("0.85") * (1 + rate / 100)),
+                },
+            ]
+
+    def _new_address(
+        self, owner: tuple[str, int], fields: dict[str, Any], invoicing: bool, delivery: bool
+    ) -> int:
+        address_id = self.new_id("address")
+        self.addresses[address_id] = {
+            "id": address_id,
+            **fields,
+            "is_invoicing_address": invoicing,
+            "is_delivery_address": delivery,
+        }
+        self.address_owner[address_id] = owner
+        return address_id
+
+    def _seed_customers(self, rng: random.Random) -> None:
+        counts = self.counts
+        staff_ids = list(self.staffs)
+        for company_id in range(1, counts.companies + 1):
+            name = f"{rng.choice(french.COMPANY_PREFIXES)} {rng.choice(french.COMPANY_NAMES)}"
+            if company_id > 20:
+                name = f"{name} {company_id}"
+            roll = rng.random()
+            company_type = (
+                "client" if roll < 0.7 or company_id <= 3 else ("prospect" if roll < 0.95 else "supplier")
+            )
+            if company_id in (4, 5):
+                company_type = "prospect"
+            siren, siret = siren_siret(rng)
+            created = EPOCH - timedelta(days=rng.randint(30, 900))
+            updated = EPOCH + timedelta(days=rng.randint(0, (TODAY - EPOCH).days))
+            domain = ascii_slug(name)[:24] + ".fr"
+            company = {
+                "id": company_id,
+                "type": company_type,
+                "name": f"{name} {rng.choice(french.LEGAL_FORMS)}",
+                "email": f"contact@{domain}",
+                "website": f"https://www.{domain}",
+                "phone_number": phone(rng),
+                "mobile_number": None,
+                "fax_number": None,
+                "legal_france": {
+                    "siret": siret,
+                    "siren": siren,
+                    "vat": f"FR{int(siren) % 97:02d}{siren}",
+                    "ape_naf_code": rng.choice(french.APE_CODES),
+                    "company_type": rng.choice(french.LEGAL_FORMS),
+                    "rcs_immatriculation": f"RCS {rng.choice(french.CITIES)[1]} {siren}",
+                },
+                "capital": f"{rng.choice((1000, 5000, 10000, 50000))}.00",
+                "reference": f"CLI-{company_id:05d}",
+                "note": "",
+                "auxiliary_code": None,
+                "social": {},
+                "rate_category_id": 1,
+                "main_contact_id": None,
+                "dunning_contact_id": None,
+                "invoicing_contact_id": None,
+                "invoicing_address_id": None,
+                "delivery_address_id": None,
+                "accounting_code_id": None,
+                "accounting_purchase_code_id": None,
+                "owner": {"id": rng.choice(staff_ids[:3]), "type": "staff"},
+                "created": iso_datetime(created),
+                "updated_at": iso_datetime(updated, rng.randint(0, 86_399)),
+                "is_archived": company_id % 37 == 0,
+                "marketing_campaigns_subscriptions": [],
+            }
+            self.companies[company_id] = company
+            main = self._new_address(("company", company_id), address_fields(rng, "Siège"), True, True)
+            company["invoicing_address_id"] = main
+            company["delivery_address_id"] = main
+            if rng.random() < 0.3:
+                site = self._new_address(
+                    ("company", company_id), address_fields(rng, "Chantier"), False, True
+                )
+                company["delivery_address_id"] = site
+                self.addresses[main]["is_delivery_address"] = False
+            for contact_index in range(1 + (rng.random() < 0.4)):
+                contact_id = self._seed_contact(rng, created, domain)
+                roles = ["main", "invoicing"] if contact_index == 0 else ["dunning"]
+                self.company_contacts[(company_id, contact_id)] = roles
+                if contact_index == 0:
+                    company["main_contact_id"] = contact_id
+                    company["invoicing_contact_id"] = contact_id
+                else:
+                    company["dunning_contact_id"] = contact_id
+            if rng.random() < 0.3:
+                self.cf_values[("company", company_id)] = {1: rng.random() < 0.5, 3: f"S{company_id:04d}"}
+            if rng.random() < 0.25:
+                self.tag_links[("company", company_id)] = [rng.randint(1, len(SMART_TAGS))]
+        for individual_id in range(1, counts.individuals + 1):
+            first, last, civility = person(rng)
+            created = EPOCH - timedelta(days=rng.randint(30, 900))
+            updated = EPOCH + timedelta(days=rng.randint(0, (TODAY - EPOCH).days))
+            individual: dict[str, Any] = {
+                "id": individual_id,
+                "type": "client" if individual_id <= 2 or rng.random() < 0.8 else "prospect",
+                "last_name": last,
+                "first_name": first,
+                "civility": civility,
+                "email": f"{ascii_slug(first)}.{ascii_slug(last)}{individual_id}@exemple.fr",
+                "website": None,
+                "phone_number": phone(rng),
+                "mobile_number": phone(rng, True),
+                "fax_number": None,
+                "reference": f"PAR-{individual_id:05d}",
+                "note": "",
+                "auxiliary_code": None,
+                "social": {},
+                "rate_category_id": 1,
+                "main_contact_id": None,
+                "dunning_contact_id": None,
+                "invoicing_contact_id": None,
+                "invoicing_address_id": None,
+                "delivery_address_id": None,
+                "accounting_code_id": None,
+                "accounting_purchase_code_id": None,
+                "owner": {"id": rng.choice(staff_ids[:3]), "type": "staff"},
+                "created": iso_datetime(created),
+                "updated_at": iso_datetime(updated, rng.randint(0, 86_399)),
+                "is_archived": False,
+                "marketing_campaigns_subscriptions": [],
+                "sync": {"mailchimp": False, "mailjet": False, "simplemail": False},
+            }
+            self.individuals[individual_id] = individual
+            home = self._new_address(
+                ("individual", individual_id), address_fields(rng, "Domicile"), True, True
+            )
+            individual["invoicing_address_id"] = home
+            individual["delivery_address_id"] = home
+        self.client_customers = [
+            ("company", cid) for cid, c in self.companies.items() if c["type"] == "client"
+        ]
+        self.client_customers += [
+            ("individual", iid) for iid, i in self.individuals.items() if i["type"] == "client"
+        ]
+        self.any_customers = [
+            ("company", cid) for cid, c in self.companies.items() if c["type"] != "supplier"
+        ]
+        self.any_customers += [("individual", iid) for iid in self.individuals]
+
+    def _seed_contact(self, rng: random.Random, created: date, domain: str) -> int:
+        contact_id = self.new_id("contact")
+        first, last, civility = person(rng)
+        self.contacts[contact_id] = {
+            "id": contact_id,
+            "civility": civility,
+            "first_name": first,
+            "last_name": last,
+            "email": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain}",
+            "website": None,
+            "phone_number": phone(rng),
+            "mobile_number": phone(rng, True),
+            "fax_number": None,
+            "position": rng.choice(french.POSITIONS),
+            "birth_date": None,
+            "avatar": None,
+            "note": "",
+            "invoicing_address_id": None,
+            "delivery_address_id": None,
+            "social": {},
+            "sync": {"mailchimp": False, "mailjet": False, "simplemail": False},
+            "owner": {"id": 1, "type": "staff"},
+            "created": iso_datetime(created),
+            "updated": iso_datetime(created + timedelta(days=rng.randint(0, 700))),
+            "is_archived": False,
+            "marketing_campaigns_subscriptions": [],
+        }
+        return contact_id
+
+    def _seed_opportunities(self, rng: random.Random) -> None:
+        for opp_id in range(1, self.counts.opportunities + 1):
+            kind, customer_id = self.any_customers[rng.randrange(len(self.any_customers))]
+            status = (
+                OPPORTUNITY_STATUSES[opp_id % len(OPPORTUNITY_STATUSES)]
+                if opp_id <= 12
+                else rng.choice(("open", "open", "open", "won", "lost", "late"))
+            )
+            step_id = rng.randint(1, len(PIPELINE_STEPS))
+            created = EPOCH + timedelta(days=rng.randint(0, (TODAY - EPOCH).days - 10))
+            contact_ids = [
+                cid for (co, cid) in self.company_contacts if kind == "company" and co == customer_id
+            ]
+            self.opportunities[opp_id] = {
+                "id": opp_id,
+                "number": f"OPP-{opp_id:05d}",
+                "name": f"{rng.choice(french.SUBJECTS)} – {opp_id}",
+                "source": {"id": 1, "name": "Site internet"},
+                "due_date": (created + timedelta(days=45)).isoformat(),
+                "created": iso_datetime(created),
+                "updated_status": iso_datetime(created + timedelta(days=3)),
+                "status": status,
+                "amount": {"value": money(Decimal(rng.randint(300, 15_000))), "currency": "EUR"},
+                "pipeline": {"id": 1, "name": self.pipelines[1]["name"]},
+                "step": {"id": step_id, "name": self.steps[step_id]["name"]},
+                "probability": self.steps[step_id]["probability"],
+                "note": "",
+                "owner": {"id": rng.randint(1, 3), "type": "staff"},
+                "assigned_staff_ids": [rng.randint(1, 3)],
+                "contact_ids": contact_ids[:1],
+                "company_id": customer_id if kind == "company" else None,
+                "individual_id": customer_id if kind == "individual" else None,
+                "main_doc_id": None,
+                "related": [{"id": customer_id, "type": kind}],
+            }
+            if opp_id % 3 == 0:
+                self.cf_values[("opportunity", opp_id)] = {1: opp_id % 2 == 0, 3: f"S{opp_id:04d}"}
+
+    # -- documents -------------------------------------------------------------------------------
+    def _credit_note_invoice(self, cn_id: int) -> int:
+        invoices = self.counts.invoices
+        return 1 + (cn_id * 7919) % invoices
+
+    def render_document(self, kind: str, doc_id: int) -> dict[str, Any]:
+        rng = random.Random((self.seed * 1_000_003 + _KIND_SALT[kind]) * 10_000_019 + doc_id)
+        if kind == "creditnote":
+            return self._render_credit_note(rng, doc_id)
+        total = self.counts.estimates if kind == "estimate" else self.counts.invoices
+        span = (TODAY - EPOCH).days
+        day = EPOCH + timedelta(days=(doc_id - 1) * span // max(1, total) + rng.randint(0, 2))
+        pool = self.client_customers if kind == "invoice" else self.any_customers
+        customer_type, customer_id = pool[rng.randrange(len(pool))]
+        if kind == "invoice":
+            age = (TODAY - day).days
+            if age > 60:
+                status = rng.choices(INVOICE_STATUSES, (2, 3, 4, 75, 11, 5))[0]
+            else:
+                status = rng.choices(INVOICE_STATUSES, (15, 50, 5, 20, 5, 5))[0]
+            if doc_id <= len(INVOICE_STATUSES):
+                status = INVOICE_STATUSES[doc_id - 1]
+        else:
+            status = (
+                ESTIMATE_STATUSES[(doc_id - 1) % len(ESTIMATE_STATUSES)]
+                if doc_id <= 20
+                else rng.choice(ESTIMATE_STATUSES)
+            )
+        currency = rng.choices(("EUR", "USD", "GBP", "CHF"), (85, 6, 5, 4))[0]
+        doc = self._document_base(rng, kind, doc_id, day, customer_type, customer_id, currency)
+        doc["status"] = status
+        if kind == "invoice":
+            doc["number"] = "" if status == "draft" else f"F-{day.year}-{doc_id:06d}"
+            doc["due_date"] = (day + timedelta(days=30)).isoformat()
+            if rng.random() < 0.3:
+                start = day.replace(day=1)
+                doc["service_dates"] = {
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(days=rng.choice((30, 364)))).isoformat(),
+                }
+            paid_share = {"paid": Decimal(1), "payinprogress": Decimal("0.5")}.get(status, Decimal(0))
+            total_incl = Decimal(doc["amounts"]["total_incl_tax"])
+            doc["amounts"]["total_remaining_due_incl_tax"] = money(total_incl * (1 - paid_share))
+        else:
+            doc["number"] = f"D-{day.year}-{doc_id:05d}"
+            doc["expiry_date"] = (day + timedelta(days=30)).isoformat()
+            if doc_id % 4 == 0 and self.opportunities:
+                opp_id = 1 + doc_id % len(self.opportunities)
+                doc["related"].append({"id": opp_id, "type": "opportunity"})
+        return doc
+
+    def _render_credit_note(self, rng: random.Random, doc_id: int) -> dict[str, Any]:
+        invoice_id = self._credit_note_invoice(doc_id)
+        invoice = self.render_document("invoice", invoice_id)
+        day = date.fromisoformat(invoice["date"]) + timedelta(days=rng.randint(1, 40))
+        related = invoice["related"][0]
+        doc = self._document_base(
+            rng,
+            "creditnote",
+            doc_id,
+            min(day, TODAY),
+            related["type"],
+            related["id"],
+            invoice["currency"],
+            rows_from=invoice["rows"][:1],
+        )
+        doc["status"] = CREDIT_NOTE_STATUSES[(doc_id - 1) % len(CREDIT_NOTE_STATUSES)]
+        doc["number"] = "" if doc["status"] == "draft" else f"A-{day.year}-{doc_id:05d}"
+        doc["subject"] = f"Avoir sur facture {invoice['number'] or invoice_id}"
+        doc["is_deposit"] = False
+        if "service_dates" in invoice:
+            doc["service_dates"] = invoice["service_dates"]
+        return doc
+
+    def _document_base(
+        self,
+        rng: random.Random,
+        kind: str,
+        doc_id: int,
+        day: date,
+        customer_type: str,
+        customer_id: int,
+        currency: str,
+        rows_from: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        customer = (
+            self.companies[customer_id] if customer_type == "company" else self.individuals[customer_id]
+        )
+        rows: list[dict[str, Any]] = []
+        if rows_from is not None:
+            specs = [self.row_spec_from(row) for row in rows_from]
+        else:
+            specs = [self._random_row_spec(rng) for _ in range(rng.randint(1, 5))]
+        discount = None
+        if rng.random() < 0.1:
+            discount = {"type": "percent", "value": str(rng.choice((5, 10)))}
+        for index, spec in enumerate(specs, start=1):
+            rows.append({"id": doc_id * 100 + index, **spec})
+        owner_id = customer["owner"]["id"]
+        doc: dict[str, Any] = {
+            "id": doc_id,
+            "date": day.isoformat(),
+            "created": iso_datetime(day, 32_400 + doc_id % 3600),
+            "subject": rng.choice(french.SUBJECTS),
+            "currency": currency,
+            "related": [{"id": customer_id, "type": customer_type}],
+            "owner": {"id": owner_id, "type": "staff"},
+            "assigned_staff_id": owner_id,
+            "contact_id": customer.get("main_contact_id"),
+            "invoicing_address_id": customer.get("invoicing_address_id") or 0,
+            "delivery_address_id": customer.get("delivery_address_id") or 0,
+            "issuer_address_id": 1,
+            "note": "Merci de votre confiance.",
+            "rate_category_id": 1,
+            "rows": rows,
+            "company_name": customer.get("name")
+            or f"{customer.get('first_name', '')} {customer['last_name']}",
+            "company_reference": customer.get("reference") or "",
+        }
+        if kind == "invoice":
+            doc["order_reference"] = ""
+            doc["is_deposit"] = False
+        self.compute_amounts(doc, discount)
+        return doc
+
+    def _random_row_spec(self, rng: random.Random) -> dict[str, Any]:
+        item_id = rng.randint(1, len(self.items))
+        item = self.items[item_id]
+        roll = rng.random()
+        row_discount = (
+            {"type": "percent", "value": str(rng.choice((5, 10, 15)))} if rng.random() < 0.2 else None
+        )
+        if item["type"] in ("shipping", "packaging"):
+            spec: dict[str, Any] = {
+                "type": item["type"],
+                "related": {"id": item_id, "type": item["type"]},
+                "unit_amount": item["reference_price_taxes_exc"],
+                "quantity": "1.00",
+                "tax_id": item["tax_id"],
+                "reference": item["reference"],
+                "description": None,
+            }
+        elif roll < 0.75:
+            spec = {
+                "type": "catalog",
+                "related": {"id": item_id, "type": item["type"]},
+                "unit_amount": item["reference_price_taxes_exc"],
+                "quantity": money(
+                    Decimal(rng.choice((1, 1, 2, 3, 4))) * (Decimal("1.5") if roll < 0.1 else 1)
+                ),
+                "tax_id": item["tax_id"],
+                "unit_id": item["unit_id"],
+                "reference": item["reference"],
+                "description": item["description"],
+                "purchase_amount": item["purchase_amount"],
+            }
+        else:
+            spec = {
+                "type": "single",
+                "unit_amount": money(Decimal(rng.randint(40, 900))),
+                "quantity": money(Decimal(rng.randint(1, 8))),
+                "tax_id": rng.choice((1, 1, 2, 3)),
+                "unit_id": 1,
+                "reference": "",
+                "description": "Prestation sur site",
+                "purchase_amount": "0.00",
+            }
+        if row_discount and spec["type"] != "packaging":
+            spec["discount"] = row_discount
+        return spec
+
+    @staticmethod
+    def row_spec_from(row: dict[str, Any]) -> dict[str, Any]:
+        keep = (
+            "type",
+            "related",
+            "unit_amount",
+            "quantity",
+            "tax_id",
+            "unit_id",
+            "reference",
+            "description",
+            "purchase_amount",
+            "discount",
+            "text",
+        )
+        spec = {key: copy.deepcopy(row[key]) for key in keep if key in row}
+        if "discount" in spec:
+            spec["discount"] = {"type": spec["discount"]["type"], "value": spec["discount"]["value"]}
+        return spec
+
+    def compute_amounts(self, doc: dict[str, Any], discount: dict[str, str] | None = None) -> None:
+        """Fill row and document amounts from rows (unit × quantity − discount, tax by the row's tax)."""
+        raw = after_rows = shipping = packaging = Decimal(0)
+        per_tax: dict[int, Decimal] = {}
+        for row in doc["rows"]:
+            if row["type"] not in ("single", "catalog", "shipping", "packaging"):
+                continue
+            unit = Decimal(row.get("unit_amount") or "0")
+            qty = Decimal(row.get("quantity") or "0")
+            gross = unit * qty
+            cut = Decimal(0)
+            if row.get("discount"):
+                value = Decimal(str(row["discount"]["value"]))
+                cut = gross * value / 100 if row["discount"]["type"] == "percent" else value
+                row["discount"]["total"] = money(cut)
+            net = gross - cut
+            tax = self.taxes.get(int(row.get("tax_id") or 1)) or self.taxes[1]
+            rate = Decimal(str(tax["rate"]))
+            row["tax_id"] = tax["id"]
+            row["tax_rate"] = money(rate)
+            row["tax_label"] = tax["label"]
+            row["amount_tax_exc"] = money(net)
+            row["tax_amount"] = money(net * rate / 100)
+            row["amount_tax_inc"] = money(net * (1 + rate / 100))
+            row.setdefault("is_optional", False)
+            raw += gross
+            after_rows += net
+            if row["type"] == "shipping":
+                shipping += net
+            if row["type"] == "packaging":
+                packaging += net
+            per_tax[tax["id"]] = per_tax.get(tax["id"], Decimal(0)) + net
+        doc_cut = Decimal(0)
+        if discount:
+            value = Decimal(str(discount["value"]))
+            doc_cut = after_rows * value / 100 if discount["type"] == "percent" else value
+            doc["discount"] = {
+                "percent": money(value) if discount["type"] == "percent" else "0.00",
+                "amount": money(doc_cut),
+                "type": discount["type"],
+            }
+        ratio = (after_rows - doc_cut) / after_rows if after_rows else Decimal(1)
+        taxes = []
+        total_tax = Decimal(0)
+        for tax_id, base in sorted(per_tax.items()):
+            tax = self.taxes[tax_id]
+            amount = base * ratio * Decimal(str(tax["rate"])) / 100
+            total_tax += amount
+            taxes.append(
+                {
+                    "id": tax_id,
+                    "label": tax["label"],
+                    "rate": money(Decimal(str(tax["rate"]))),
+                    "amount": money(amount),
+                }
+            )
+        excl = after_rows - doc_cut
+        doc["taxes"] = taxes
+        doc["amounts"] = {
+            "total_raw_excl_tax": money(raw),
+            "total_after_discount_excl_tax": money(excl),
+            "total_packaging": money(packaging),
+            "total_shipping": money(shipping),
+            "total_excl_tax": money(excl),
+            "total_incl_tax": money(excl + total_tax),
+            "total_remaining_due_incl_tax": money(excl + total_tax),
+            "total_primes_incl_tax": "0.00",
+        }
+
+    # -- helpers used by routes ------------------------------------------------------------------
+    def customer(self, kind: str, customer_id: int) -> dict[str, Any] | None:
+        if kind == "company":
+            return self.companies.get(customer_id)
+        if kind == "individual":
+            return self.individuals.get(customer_id)
+        return None
+
+    def credit_notes_of_invoice(self, invoice_id: int) -> list[int]:
+        return sorted(
+            cn
+            for cn, links in self.credit_links.items()
+            if invoice_id in links and self.docs["creditnote"].exists(cn)
+        )
