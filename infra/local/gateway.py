@@ -111,9 +111,7 @@ def response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:
 class LocalGateway:
     """Serves the HTTP API on a loopback port until ``stop()``."""
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, handlers: dict[str, Handler] | None = None
-    ) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, handlers: dict[str, Handler] | None = None) -> None:
         self._overrides = handlers or {}
         self._loaded: dict[str, Handler] = {}
         self._lock = threading.Lock()

@@ -81,9 +81,7 @@ class QueuePump:
         self.failed_records = 0
         arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self._queue_arn = arn["Attributes"].get("QueueArn", f"arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:events")
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"sqs-pump-{i}", daemon=True) for i in range(workers)
-        ]
+        self._threads = [threading.Thread(target=self._loop, name=f"sqs-pump-{i}", daemon=True) for i in range(workers)]
 
     def start(self) -> QueuePump:
         for thread in self._threads:
@@ -128,19 +126,22 @@ class QueuePump:
                 time.sleep(0.5)
 
     def _poll_once(self) -> None:
+        received = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = received.get("Messages", [])
+        if not messages:
+            return
+        # Until deleted, received messages also count as "not visible" in the queue, so idleness is never
+        # reported between this receive and the end of the batch.
         with self._in_flight_lock:
             self._in_flight += 1
         try:
-            received = self._sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=self._batch_size,
-                WaitTimeSeconds=self._wait_seconds,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            messages = received.get("Messages", [])
-            if messages:
-                self._deliver(messages)
+            self._deliver(messages)
         finally:
             with self._in_flight_lock:
                 self._in_flight -= 1

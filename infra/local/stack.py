@@ -85,9 +85,9 @@ class Stack:
         apply_environment(env)
 
         if "EVENTS_QUEUE_URL" not in env:
-            from infra.local.resources import create_resources
+            from infra.local.resources import create_stack
 
-            env.update(create_resources(TEMPLATE, self.aws_endpoint_url))
+            env.update(create_stack(TEMPLATE, self.aws_endpoint_url, region=env["AWS_DEFAULT_REGION"]).env)
 
         if self.sandbox is None:
             from infra.local.sandbox import Sandbox, SandboxConfig
@@ -112,9 +112,7 @@ class Stack:
         from bridge.adapters.aws import client
         from infra.local.pump import QueuePump
 
-        self.pump = QueuePump(
-            client("sqs"), env["EVENTS_QUEUE_URL"], _lazy_worker, workers=self.pump_workers
-        ).start()
+        self.pump = QueuePump(client("sqs"), env["EVENTS_QUEUE_URL"], _lazy_worker, workers=self.pump_workers).start()
         self._owned.append(self.pump)
         self.env = env
         return self
