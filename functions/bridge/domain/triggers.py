@@ -167,9 +167,13 @@ def render_comment(template: str, intervention: Mapping[str, Any], mark: str) ->
 
 
 def format_address(address: Mapping[str, Any]) -> str:
-    lines = [address.get(k) for k in ("address_line_1", "address_line_2", "address_line_3", "address_line_4")]
+    """One line; accepts the intervention's ``lines`` list or Sellsy's ``address_line_N`` fields."""
+    lines = list(address.get("lines") or []) or [
+        address.get(k) for k in ("address_line_1", "address_line_2", "address_line_3", "address_line_4")
+    ]
     city = " ".join(str(p) for p in (address.get("postal_code"), address.get("city")) if p)
-    parts = [str(p) for p in [*lines, city, address.get("country_code")] if p]
+    country = address.get("country") or address.get("country_code")
+    parts = [str(p) for p in [*lines, city, country] if p]
     return ", ".join(parts)
 
 
@@ -236,9 +240,7 @@ def invoice_rows_from_items(
 
 
 def invoice_subject(intervention: Mapping[str, Any], mark: str) -> str:
-    base = str(
-        intervention.get("subject") or f"Intervention {intervention.get('number') or intervention.get('id')}"
-    )
+    base = str(intervention.get("subject") or f"Intervention {intervention.get('number') or intervention.get('id')}")
     return f"{base} {mark}"
 
 
@@ -252,10 +254,13 @@ def invoice_related(intervention: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def customer_ref(intervention: Mapping[str, Any]) -> tuple[str, int]:
-    """(company|individual, id) of the intervention's Sellsy customer."""
+    """(company|individual, id) of the intervention's Sellsy customer (``customer_id`` = ``company-12``)."""
     customer = intervention.get("customer") or {}
     kind = customer.get("sellsy_type") or customer.get("type")
     raw_id = customer.get("sellsy_id") or customer.get("id")
+    field_customer = str(intervention.get("customer_id") or "")
+    if not kind and "-" in field_customer:
+        kind, _, raw_id = field_customer.rpartition("-")
     if kind not in ("company", "individual") or raw_id in (None, ""):
         raise MissingTarget(
             f"intervention {intervention.get('id')} has no Sellsy company or individual to invoice",

@@ -1,0 +1,191 @@
+"""The four trigger actions, each as: find its marker in Sellsy, create it, finish extra steps.
+
+``find`` must recognise exactly what ``create`` produced (same marker), so that an action interrupted
+between Sellsy's answer and our ledger write is adopted instead of re-created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bridge.domain import triggers as rules
+from bridge.domain.accounts import Account, AddComment, ConvertQuote, InvoiceFromItems, UploadReport
+from bridge.domain.sellsy_rules import deep_link
+from bridge.flows.outbound import sellsy_ops
+from bridge.flows.outbound.sellsy_ops import SellsyPort
+
+
+@dataclass
+class ActionContext:
+    account: Account
+    intervention: dict[str, Any]
+    planned: rules.PlannedAction
+    mark: str
+    load_report: Callable[[], bytes]
+    # Called with the Sellsy id right after a create, before further steps (the ledger remembers it).
+    remember: Callable[[str, str], None] = lambda sellsy_type, sellsy_id: None
+
+    @property
+    def host(self) -> str:
+        return self.account.settings.deep_link_host
+
+
+@dataclass
+class Created:
+    sellsy_type: str
+    sellsy_id: str
+    links: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Action(Protocol):
+    def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None: ...
+
+    def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created: ...
+
+    def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created: ...
+
+    def request_summary(self, ctx: ActionContext) -> dict[str, Any]: ...
+
+
+def _invoice(invoice_id: Any, ctx: ActionContext, detail: dict[str, Any] | None = None) -> Created:
+    return Created(
+        "invoice",
+        str(invoice_id),
+        links={"invoice": deep_link("invoice", invoice_id, host=ctx.host)},
+        detail=detail or {},
+    )
+
+
+class _InvoiceAction:
+    """Shared by both invoicing actions: marker search, prospect check, validation step."""
+
+    def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None:
+        related = rules.invoice_related(ctx.intervention)
+        found = sellsy_ops.find_invoice(sellsy, related, ctx.mark)
+        return None if found is None else _invoice(found["id"], ctx, {"status": found.get("status")})
+
+    def _base_payload(self, sellsy: SellsyPort, ctx: ActionContext) -> dict[str, Any]:
+        kind, customer_id = rules.customer_ref(ctx.intervention)
+        convert = bool(getattr(ctx.account.settings, "convert_prospects", False))
+        sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
+        return {
+            "related": rules.invoice_related(ctx.intervention),
+            "subject": rules.invoice_subject(ctx.intervention, ctx.mark),
+            "order_reference": ctx.mark,
+        }
+
+    def _post(self, sellsy: SellsyPort, ctx: ActionContext, payload: dict[str, Any]) -> Created:
+        answer = sellsy.post("/invoices", json=payload)
+        return _invoice(answer["id"], ctx, {"status": answer.get("status")})
+
+    def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created:
+        action = ctx.planned.action
+        assert isinstance(action, ConvertQuote | InvoiceFromItems)
+        if not action.validate_invoice:
+            return created
+        ctx.remember(created.sellsy_type, created.sellsy_id)
+        status = sellsy_ops.invoice_status(sellsy, created.sellsy_id)
+        if status == "draft":
+            # Validating twice answers 409 in Sellsy; reading the status first keeps retries clean.
+            sellsy.post(f"/invoices/{created.sellsy_id}/validate", json={})
+            status = "due"
+        created.detail["status"] = status
+        return created
+
+
+class ConvertQuoteAction(_InvoiceAction):
+    def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
+        _, estimate_id = rules.target_document(ctx.intervention, "estimate")
+        payload = self._base_payload(sellsy, ctx)
+        payload["parent"] = {"type": "estimate", "id": estimate_id}
+        return self._post(sellsy, ctx, payload)
+
+    def request_summary(self, ctx: ActionContext) -> dict[str, Any]:
+        return {"estimate_id": ctx.intervention.get("estimate_id"), "marker": ctx.mark}
+
+
+class InvoiceFromItemsAction(_InvoiceAction):
+    def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
+        used = list(ctx.intervention.get("used_items") or [])
+        if not used:
+            raise rules.OutboundRuleError("the intervention has no used items to invoice")
+        catalogue = sellsy_ops.catalogue_for(sellsy, [str(i.get("sku")) for i in used])
+        # invoice_rows_from_items refuses unknown SKUs before anything is written: nothing gets created.
+        taxes = sellsy_ops.tax_ids_for(sellsy, [i["tax_rate"] for i in used if i.get("tax_rate") is not None])
+        rows = rules.invoice_rows_from_items(used, catalogue, taxes)
+        payload = self._base_payload(sellsy, ctx)
+        payload["rows"] = rows
+        return self._post(sellsy, ctx, payload)
+
+    def request_summary(self, ctx: ActionContext) -> dict[str, Any]:
+        items = ctx.intervention.get("used_items") or []
+        return {"skus": [i.get("sku") for i in items], "marker": ctx.mark}
+
+
+class UploadReportAction:
+    def _target(self, ctx: ActionContext) -> tuple[str, int]:
+        action = ctx.planned.action
+        assert isinstance(action, UploadReport)
+        return rules.target_document(ctx.intervention, action.target)
+
+    def _file(self, entry: dict[str, Any], ctx: ActionContext, target: str, target_id: int) -> Created:
+        links = {"file": sellsy_ops.file_link(entry) or deep_link(target, target_id, host=ctx.host)}
+        return Created("file", str(entry["id"]), links=links, detail={"target": target, "target_id": target_id})
+
+    def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None:
+        target, target_id = self._target(ctx)
+        name = rules.report_file_name(str(ctx.intervention["id"]))
+        found = sellsy_ops.find_file(sellsy, target, target_id, name)
+        return None if found is None else self._file(found, ctx, target, target_id)
+
+    def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
+        target, target_id = self._target(ctx)
+        name = rules.report_file_name(str(ctx.intervention["id"]))
+        content = ctx.load_report()
+        answer = sellsy.upload_file(sellsy_ops.FILE_ROUTES[target].format(id=target_id), filename=name, content=content)
+        return self._file(dict(answer), ctx, target, target_id)
+
+    def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created:
+        return created
+
+    def request_summary(self, ctx: ActionContext) -> dict[str, Any]:
+        target, target_id = self._target(ctx)
+        return {"target": target, "target_id": target_id, "file": rules.report_file_name(str(ctx.intervention["id"]))}
+
+
+class AddCommentAction:
+    def _target(self, ctx: ActionContext) -> tuple[str, int]:
+        action = ctx.planned.action
+        assert isinstance(action, AddComment)
+        return rules.target_document(ctx.intervention, action.target)
+
+    def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None:
+        target, target_id = self._target(ctx)
+        found = sellsy_ops.find_comment(sellsy, target, target_id, ctx.mark)
+        return None if found is None else Created("comment", str(found["id"]), detail={"target": target})
+
+    def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
+        action = ctx.planned.action
+        assert isinstance(action, AddComment)
+        target, target_id = self._target(ctx)
+        text = rules.render_comment(action.template, ctx.intervention, ctx.mark)
+        answer = sellsy.post("/comments", json={"description": text, "related": [{"type": target, "id": target_id}]})
+        return Created("comment", str(answer["id"]), detail={"target": target})
+
+    def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created:
+        return created
+
+    def request_summary(self, ctx: ActionContext) -> dict[str, Any]:
+        target, target_id = self._target(ctx)
+        return {"target": target, "target_id": target_id, "marker": ctx.mark}
+
+
+ACTIONS: dict[str, Action] = {
+    "convert_quote": ConvertQuoteAction(),
+    "invoice_from_items": InvoiceFromItemsAction(),
+    "upload_report": UploadReportAction(),
+    "add_comment": AddCommentAction(),
+}

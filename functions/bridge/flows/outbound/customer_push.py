@@ -1,0 +1,221 @@
+"""Field → Sellsy customers (DESIGN.md F2): the intervention address and main contact travel back.
+
+- ``accept_customer_change`` (API): checks the account's direction, stores the change on the field
+  customer (origin ``field``), enqueues ``customer.push``.
+- ``run_customer_push`` (worker): writes the address and the contact's phone/email to Sellsy, then
+  remembers what was written (echo memory) so the webhooks our own writes cause are skipped, and logs
+  each write in the exchange log. Updates (PUT) are safe to repeat; a new address (POST) is first
+  looked for among the customer's addresses, so a retried push never adds it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.adapters import accounts_repo, field_repo, queue
+from bridge.domain.interventions import FieldCustomer
+from bridge.flows.exchange_log import record_exchange
+from bridge.flows.outbound.completion import UnknownAccount
+from bridge.flows.outbound.models import AddressChange, ContactChange, CustomerChange
+from bridge.flows.outbound.sellsy_ops import CUSTOMER_ROUTES, SellsyPort
+from bridge.sellsy.errors import NeedsReconnect
+
+KIND = "customer.push"
+PUSH_DIRECTIONS = ("field_to_sellsy", "both")
+NEW_ADDRESS_NAME = "Intervention"
+
+
+class UnknownCustomer(LookupError):
+    pass
+
+
+class DirectionNotAllowed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PushAccepted:
+    customer_id: str
+    correlation_id: str
+
+
+def accept_customer_change(
+    account_id: str, customer_id: str, change: CustomerChange, *, correlation_id: str
+) -> PushAccepted:
+    account = accounts_repo.get_account(account_id)
+    if account is None:
+        raise UnknownAccount(f"account {account_id!r} does not exist")
+    if account.settings.sync_direction not in PUSH_DIRECTIONS:
+        raise DirectionNotAllowed(
+            f"account {account_id!r} syncs customers {account.settings.sync_direction}: "
+            "changes from the field are not sent to Sellsy (set sync_direction to field_to_sellsy or both)"
+        )
+    if field_repo.get_customer(account_id, customer_id) is None:
+        raise UnknownCustomer(f"customer {customer_id!r} does not exist in account {account_id!r}")
+
+    def apply(current: FieldCustomer | None) -> FieldCustomer | None:
+        if current is None:
+            return None
+        data = current.model_dump()
+        if change.address is not None:
+            kept_id = (data.get("address") or {}).get("id")
+            data["address"] = {**change.address.model_dump(), "id": kept_id, "origin": "field"}
+        if change.main_contact is not None:
+            contact = dict(data.get("main_contact") or {})
+            contact.update(change.main_contact.model_dump(exclude_unset=True))
+            data["main_contact"] = contact
+        return FieldCustomer.model_validate(data)
+
+    field_repo.update_customer(account_id, customer_id, apply)
+    queue.enqueue(
+        {
+            "kind": KIND,
+            "account_id": account_id,
+            "correlation_id": correlation_id,
+            "payload": {"customer_id": customer_id, "change": change.model_dump(mode="json", exclude_unset=True)},
+        }
+    )
+    return PushAccepted(customer_id=customer_id, correlation_id=correlation_id)
+
+
+# --- worker --------------------------------------------------------------------------------------
+
+
+def _address_body(address: AddressChange) -> dict[str, Any]:
+    body: dict[str, Any] = {f"address_line_{i + 1}": line for i, line in enumerate(address.lines)}
+    for i in range(len(address.lines), 4):
+        body[f"address_line_{i + 1}"] = None
+    body.update(postal_code=address.postal_code, city=address.city, country_code=address.country_code)
+    return body
+
+
+def _same_address(existing: dict[str, Any], body: dict[str, Any]) -> bool:
+    def norm(value: Any) -> str:
+        return str(value or "").strip().casefold()
+
+    return all(norm(existing.get(k)) == norm(v) for k, v in body.items())
+
+
+def _push_address(
+    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, address: AddressChange
+) -> tuple[str, int, dict[str, Any]]:
+    base = CUSTOMER_ROUTES[customer.sellsy_type].format(id=customer.sellsy_id) + "/addresses"
+    body = _address_body(address)
+    address_id = customer.address.id if customer.address else None
+    if address_id:
+        sellsy.put(f"{base}/{address_id}", json=body)
+    else:
+        found = next((a for a in sellsy.iterate(base, search=False) if _same_address(a, body)), None)
+        if found is not None:
+            address_id = int(found["id"])
+        else:
+            created = sellsy.post(base, json={"name": NEW_ADDRESS_NAME, **body, "is_delivery_address": True})
+            address_id = int(created["id"])
+
+        def keep_id(current: FieldCustomer | None) -> FieldCustomer | None:
+            if current is None or current.address is None or current.address.id == address_id:
+                return None
+            return current.model_copy(update={"address": current.address.model_copy(update={"id": address_id})})
+
+        field_repo.update_customer(account_id, customer.id, keep_id)
+    written = {k: v for k, v in body.items() if v is not None}
+    field_repo.remember_written(account_id, "address", address_id, written)
+    return "address", int(address_id), written
+
+
+def _push_contact(
+    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, contact: ContactChange
+) -> tuple[str, int, dict[str, Any]]:
+    values = contact.model_dump(exclude_unset=True)
+    body = {
+        {"phone": "phone_number", "mobile": "mobile_number", "email": "email"}[name]: value
+        for name, value in values.items()
+    }
+    contact_id = customer.main_contact.id if customer.main_contact else None
+    if contact_id:
+        sellsy_type, sellsy_id, path = "contact", int(contact_id), f"/contacts/{contact_id}"
+    else:
+        # An individual (or a company without contact) carries its phone and email itself.
+        sellsy_type, sellsy_id = customer.sellsy_type, customer.sellsy_id
+        path = CUSTOMER_ROUTES[customer.sellsy_type].format(id=customer.sellsy_id)
+    sellsy.put(path, json=body)
+    field_repo.remember_written(account_id, sellsy_type, sellsy_id, body)
+    return sellsy_type, sellsy_id, body
+
+
+def run_customer_push(message: dict[str, Any], *, sellsy: SellsyPort | None = None) -> list[tuple[str, int]]:
+    """Returns the Sellsy objects written, as (type, id)."""
+    account_id = str(message["account_id"])
+    payload = message.get("payload") or {}
+    customer_id = str(payload.get("customer_id") or "")
+    correlation_id = message.get("correlation_id")
+    account = accounts_repo.get_account(account_id)
+    customer = field_repo.get_customer(account_id, customer_id) if customer_id else None
+    if account is None or customer is None or account.settings.sync_direction not in PUSH_DIRECTIONS:
+        reason = (
+            "unknown account"
+            if account is None
+            else "unknown customer"
+            if customer is None
+            else f"direction is {account.settings.sync_direction}"
+        )
+        record_exchange(
+            account_id=account_id,
+            direction="outbound",
+            kind="customer_push_skipped",
+            status="skipped",
+            field_id=customer_id or None,
+            reason=reason,
+            correlation_id=correlation_id,
+        )
+        return []
+    change = CustomerChange.model_validate(payload.get("change") or {})
+    if sellsy is None:
+        from bridge.sellsy.factory import client_for_account
+
+        sellsy = client_for_account(account_id)
+    written: list[tuple[str, int]] = []
+    steps = []
+    if change.address is not None:
+        steps.append(("address", lambda: _push_address(sellsy, account_id, customer, change.address)))  # type: ignore[arg-type]
+    if change.main_contact is not None:
+        steps.append(("contact", lambda: _push_contact(sellsy, account_id, customer, change.main_contact)))  # type: ignore[arg-type]
+    for what, step in steps:
+        try:
+            sellsy_type, sellsy_id, values = step()
+        except NeedsReconnect as exc:
+            accounts_repo.mark_needs_reconnect(account_id, str(exc))
+            _failed(account_id, customer_id, what, exc, message, correlation_id)
+            return written
+        except Exception as exc:
+            _failed(account_id, customer_id, what, exc, message, correlation_id)
+            raise
+        written.append((sellsy_type, sellsy_id))
+        record_exchange(
+            account_id=account_id,
+            direction="outbound",
+            kind="customer_pushed",
+            status="ok",
+            sellsy_type=sellsy_type,
+            sellsy_id=sellsy_id,
+            field_id=customer_id,
+            request={"fields": sorted(values)},
+            correlation_id=correlation_id,
+        )
+    return written
+
+
+def _failed(
+    account_id: str, customer_id: str, what: str, exc: Exception, message: dict[str, Any], correlation_id: str | None
+) -> None:
+    record_exchange(
+        account_id=account_id,
+        direction="outbound",
+        kind="customer_push_failed",
+        status="failed",
+        field_id=customer_id,
+        reason=f"{what}: {type(exc).__name__}: {exc}",
+        correlation_id=correlation_id,
+        replay={k: v for k, v in message.items() if k in ("kind", "account_id", "payload")},
+    )
