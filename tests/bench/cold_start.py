@@ -18,7 +18,10 @@ HANDLERS = {
 }
 # The webhook receiver acknowledges Sellsy; the others are not latency-critical.
 TARGET_MS = {"WebhookFunction": 400.0, "ApiFunction": 1200.0, "WorkerFunction": 1200.0, "ImportFunction": 1200.0}
-PROBE = "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); print((time.perf_counter() - t) * 1000)"
+PROBE = (
+    "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); "
+    "print((time.perf_counter() - t) * 1000)"
+)
 
 
 def import_ms(module: str) -> float:
