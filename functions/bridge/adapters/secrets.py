@@ -1,11 +1,8 @@
 """JSON secrets in Secrets Manager, the only place credentials and signing keys live.
 
 Names: ``{SECRETS_PREFIX}/accounts/{account_id}/{kind}``; kinds used today:
-- ``sellsy``: Sellsy credentials, written by the connection flow, read by ``sellsy.factory``:
-  ``{"method": "client_credentials", "client_id", "client_secret"}``,
-  ``{"method": "access_token", "access_token", "expires_at"?}`` or
-  ``{"method": "authorization_code", "client_id", "client_secret"?, "redirect_uri",
-  "access_token", "refresh_token", "expires_at"}`` (``expires_at``: epoch seconds);
+- ``sellsy``: Sellsy credentials (``sellsy.auth.Credentials``), read and written only through
+  ``sellsy.token_cache.TokenStore`` (it coordinates renewals);
 - ``webhook``: ``{"sign_key": "...", "previous": "..."?}`` (previous kept during a rotation);
 - ``oauth-pending/{state}``: a pending authorization-code connection (PKCE verifier), short-lived.
 The management API token is ``{SECRETS_PREFIX}/api-token`` (plain string or ``{"token": ...}``).
@@ -109,18 +106,6 @@ def delete(name: str) -> None:
 
 
 # --- typed helpers -------------------------------------------------------------------------------
-
-
-def get_sellsy_credentials(account_id: str, *, force: bool = False) -> dict[str, Any] | None:
-    return read_json(account_secret_name(account_id, SELLSY), force=force)
-
-
-def put_sellsy_credentials(account_id: str, credentials: dict[str, Any]) -> None:
-    write_json(account_secret_name(account_id, SELLSY), credentials)
-
-
-def delete_sellsy_credentials(account_id: str) -> None:
-    delete(account_secret_name(account_id, SELLSY))
 
 
 def get_webhook_signing_keys(account_id: str) -> list[str]:

@@ -1,0 +1,110 @@
+"""The HTTP API function: one Powertools resolver with request validation, every router composed.
+
+Before routing: authentication (bearer locally, IAM in AWS), body size and media type checks, so a
+caller without credentials gets 401 whatever the body. ``GET /openapi.json`` serves the document
+generated from the routes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import bridge.api
+from bridge.api import app_errors
+from bridge.api.auth import authentication_problem, caller, is_public
+from bridge.observability import logger, metrics, tracer
+
+API_TITLE = "sellsy-bridge API"
+API_VERSION = "1.0.0"
+MAX_BODY_BYTES = 1_048_576  # JSON bodies only; files travel through presigned S3 URLs
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+
+
+def discover_routers() -> list[tuple[str, Router]]:
+    """Every ``bridge.api.<module>.router``, by module name (one file = one router, nothing to register)."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(bridge.api.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"bridge.api.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, Router):
+            found.append((info.name, router))
+    return found
+
+
+ROUTERS = discover_routers()
+for _name, _router in ROUTERS:
+    app.include_router(_router)
+app_errors.register(app)
+
+
+@cache
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=(
+            "Management and field API of the Sellsy connector. Authenticated with a bearer token "
+            'locally and IAM (SigV4) in AWS. Errors: {"error": {"code", "message", "details"}}.'
+        ),
+        security_schemes={"bearerAuth": HTTPBearer(description="Local API token (IAM SigV4 in AWS)")},
+        security=[{"bearerAuth": []}],
+    )
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def get_openapi() -> Response[Any]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def gate(event: dict[str, Any]) -> dict[str, Any] | None:
+    """An early error answer (401/413/415), or None to route the request."""
+    problem = authentication_problem(event)
+    if problem:
+        return app_errors.raw_error(401, "unauthorized", problem, None, **{"WWW-Authenticate": "Bearer"})
+    method = event.get("requestContext", {}).get("http", {}).get("method", "").upper()
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return app_errors.raw_error(
+            413, "payload_too_large", f"request body over {MAX_BODY_BYTES} bytes", {"limit": MAX_BODY_BYTES}
+        )
+    if method in _BODY_METHODS and body:
+        media = _header(event, "content-type").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return app_errors.raw_error(
+                415,
+                "unsupported_media_type",
+                f"send JSON (Content-Type: application/json), not {media or 'nothing'}",
+            )
+    return None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    path = event.get("rawPath", "/")
+    logger.append_keys(http_path=path, caller=None if is_public(path) else caller(event))
+    early = gate(event)
+    if early is not None:
+        logger.info("request refused before routing", extra={"status": early["statusCode"]})
+        return early
+    return app.resolve(event, context)

@@ -1,0 +1,99 @@
+"""Call the real API handler with API Gateway v2 events, on the moto server (``aws`` fixture)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from infra.local.gateway import build_event
+from infra.local.lambda_context import LocalContext
+
+API_TOKEN = "local-test-token-0123456789abcdef"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    @property
+    def error(self) -> dict[str, Any]:
+        body = self.json
+        assert set(body) == {"error"}, body
+        assert {"code", "message", "details"} <= set(body["error"]), body
+        return dict(body["error"])
+
+
+Call = Callable[..., Answer]
+
+
+def reset_app_caches() -> None:
+    from bridge.adapters import secrets
+    from bridge.sellsy import factory
+
+    secrets.reset_cache()
+    factory.reset()
+
+
+@pytest.fixture
+def api_env(aws_clean: Any) -> Iterator[Any]:
+    aws_clean.client("secretsmanager").create_secret(
+        Name=f"{aws_clean.env['SECRETS_PREFIX']}/api-token", SecretString=API_TOKEN
+    )
+    reset_app_caches()
+    yield aws_clean
+    reset_app_caches()
+
+
+def invoke(
+    method: str,
+    path: str,
+    *,
+    json_body: Any = None,
+    body: bytes | str | None = None,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    token: str | None = API_TOKEN,
+    event_hook: Callable[[dict[str, Any]], None] | None = None,
+) -> Answer:
+    from bridge.handlers.api import lambda_handler
+    from infra.local.gateway import response_parts
+
+    sent = {"host": "127.0.0.1:9999"}
+    if token is not None:
+        sent["authorization"] = f"Bearer {token}"
+    raw = b""
+    if json_body is not None:
+        raw = json.dumps(json_body).encode()
+        sent["content-type"] = "application/json"
+    elif body is not None:
+        raw = body.encode() if isinstance(body, str) else body
+    sent.update({k.lower(): v for k, v in (headers or {}).items()})
+    event = build_event(method, path, urlencode(query or {}, doseq=True), sent, raw)
+    if event_hook:
+        event_hook(event)
+    result = lambda_handler(event, LocalContext(function_name="ApiFunction"))
+    status, out_headers, out_body = response_parts(result)
+    return Answer(status, out_headers, out_body.decode())
+
+
+@pytest.fixture
+def call(api_env: Any) -> Call:
+    return invoke
+
+
+@pytest.fixture
+def account(call: Call) -> dict[str, Any]:
+    answer = call("POST", "/accounts", json_body={"id": "acme", "name": "Acme Services"})
+    assert answer.status == 201, answer.text
+    return dict(answer.json)
