@@ -7,6 +7,7 @@ French interface; only the invoice ones are quoted in the API documentation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -131,9 +132,7 @@ def document_type(name: str) -> str:
     key = name.strip().lower()
     key = _DOC_TYPE_ALIASES.get(key, key)
     if key not in STATUS_LABELS:
-        raise UnknownValue(
-            f"unknown Sellsy document type {name!r}", value=name, available=sorted(STATUS_LABELS)
-        )
+        raise UnknownValue(f"unknown Sellsy document type {name!r}", value=name, available=sorted(STATUS_LABELS))
     return key
 
 
@@ -294,6 +293,7 @@ def resolve_preference(
 
 # -- deep links -----------------------------------------------------------------------------------
 DEFAULT_WEB_HOST = "www.sellsy.com"
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?")
 
 _OVERVIEW_PAGES = {
     "estimate": {"_f": "estimateOverview"},
@@ -308,8 +308,8 @@ def web_host(host: str | None) -> str:
     value = (host or DEFAULT_WEB_HOST).strip().lower()
     for prefix in ("https://", "http://"):
         value = value.removeprefix(prefix)
-    value = value.split("/")[0]
-    if not value or any(char in value for char in " ?#@"):
+    value = value.rstrip("/")
+    if not _HOST.fullmatch(value):
         raise UnknownValue(f"invalid Sellsy web host {host!r}", value=host)
     return value
 

@@ -95,9 +95,7 @@ def new_pkce_pair() -> PkcePair:
     return PkcePair(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
 
 
-def authorize_url(
-    authorize_endpoint: str, *, client_id: str, redirect_uri: str, challenge: str, state: str
-) -> str:
+def authorize_url(authorize_endpoint: str, *, client_id: str, redirect_uri: str, challenge: str, state: str) -> str:
     """The URL a user opens to grant access (authorization code + PKCE)."""
     query = urlencode(
         {
@@ -182,9 +180,7 @@ class TokenEndpoint:
                 details={"error": code} if code else None,
             )
         if response.status_code >= 500:
-            raise SellsyUnavailable(
-                f"token endpoint answered {response.status_code}", status=response.status_code
-            )
+            raise SellsyUnavailable(f"token endpoint answered {response.status_code}", status=response.status_code)
         if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             raise InvalidTokenResponse("token endpoint answered no access token", status=response.status_code)
         expires_in = float(body.get("expires_in") or 3600)

@@ -179,9 +179,7 @@ class SellsyClient:
                 if waits_429 > self.max_429_waits:
                     raise RateLimited(f"{method} {path}: still 429 after {waits_429} waits", status=429)
                 self.quota.pause_after_429(parse_retry_after(response.headers.get("Retry-After")))
-                logger.warning(
-                    "sellsy 429, waiting", extra={"method": method, "path": path, "waits": waits_429}
-                )
+                logger.warning("sellsy 429, waiting", extra={"method": method, "path": path, "waits": waits_429})
                 continue
             if status == 401:
                 if renewed:
@@ -209,9 +207,7 @@ class SellsyClient:
     def _backoff(self, failures: int, method: str, path: str, reason: str) -> None:
         delay = min(self._backoff_cap, self._backoff_base * 2 ** (failures - 1))
         delay = delay / 2 + random.uniform(0, delay / 2)  # jitter so workers do not retry in step
-        logger.info(
-            "sellsy read retry", extra={"method": method, "path": path, "reason": reason, "delay": delay}
-        )
+        logger.info("sellsy read retry", extra={"method": method, "path": path, "reason": reason, "delay": delay})
         self._sleep(delay)
 
     # -- lists and search -------------------------------------------------------------------------
@@ -276,18 +272,14 @@ class SellsyClient:
                 return
             current = next_offset
 
-    def iterate(
-        self, path: str, *, search: bool, model: type[M] | None = None, **kwargs: Any
-    ) -> Iterator[Any]:
+    def iterate(self, path: str, *, search: bool, model: type[M] | None = None, **kwargs: Any) -> Iterator[Any]:
         """Items of every page; parsed into ``model`` when given."""
         for page in self.iter_pages(path, search=search, **kwargs):
             for item in page.items:
                 yield model.model_validate(item) if model is not None else item
 
     # -- files ------------------------------------------------------------------------------------
-    def upload_file(
-        self, path: str, *, filename: str, content: bytes, content_type: str = "application/pdf"
-    ) -> Any:
+    def upload_file(self, path: str, *, filename: str, content: bytes, content_type: str = "application/pdf") -> Any:
         """Multipart upload (part ``file``); refused before sending above Sellsy's 15 MB limit."""
         if len(content) > MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(

@@ -109,9 +109,7 @@ _BY_STATUS: dict[int, type[SellsyError]] = {
 }
 
 
-def error_from_response(
-    status: int, body: Any, *, method: str | None = None, path: str | None = None
-) -> SellsyError:
+def error_from_response(status: int, body: Any, *, method: str | None = None, path: str | None = None) -> SellsyError:
     """Build the typed error for a non-2xx answer from its status and (parsed) JSON body."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):

@@ -90,9 +90,7 @@ class SellsyApi:
         return CreditNote.model_validate(self._get(f"/credit-notes/{credit_note_id}", embed))
 
     def get_company(self, company_id: int, *, custom_field_ids: Iterable[int] = ()) -> Company:
-        return Company.model_validate(
-            self._get(f"/companies/{company_id}", _embeds(CUSTOMER_EMBEDS, custom_field_ids))
-        )
+        return Company.model_validate(self._get(f"/companies/{company_id}", _embeds(CUSTOMER_EMBEDS, custom_field_ids)))
 
     def get_individual(self, individual_id: int, *, custom_field_ids: Iterable[int] = ()) -> Individual:
         embeds = _embeds(("invoicing_address", "delivery_address"), custom_field_ids)
@@ -105,9 +103,7 @@ class SellsyApi:
         return Staff.model_validate(self._get(f"/staffs/{staff_id}"))
 
     def get_address(self, owner_kind: str, owner_id: int, address_id: int) -> Address:
-        return Address.model_validate(
-            self._get(f"/{collection(owner_kind)}/{owner_id}/addresses/{address_id}")
-        )
+        return Address.model_validate(self._get(f"/{collection(owner_kind)}/{owner_id}/addresses/{address_id}"))
 
     def custom_field_values(self, kind: str, object_id: int) -> list[CustomFieldValue]:
         return [
@@ -175,9 +171,7 @@ class SellsyApi:
     def update_contact(self, contact_id: int, fields: dict[str, Any]) -> Contact:
         return Contact.model_validate(self.client.put(f"/contacts/{contact_id}", json=fields))
 
-    def update_address(
-        self, owner_kind: str, owner_id: int, address_id: int, fields: dict[str, Any]
-    ) -> Address:
+    def update_address(self, owner_kind: str, owner_id: int, address_id: int, fields: dict[str, Any]) -> Address:
         path = f"/{collection(owner_kind)}/{owner_id}/addresses/{address_id}"
         return Address.model_validate(self.client.put(path, json=fields))
 
@@ -205,9 +199,7 @@ class SellsyApi:
 
     def list_files(self, kind: str, object_id: int) -> list[File]:
         body = self.client.get(f"/{collection(kind)}/{object_id}/files") or {}
-        return [
-            File.model_validate(item) for item in body.get("data", []) if item.get("type", "file") == "file"
-        ]
+        return [File.model_validate(item) for item in body.get("data", []) if item.get("type", "file") == "file"]
 
     # -- webhooks ---------------------------------------------------------------------------------
     def list_webhooks(self) -> list[Webhook]:

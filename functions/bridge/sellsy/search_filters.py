@@ -164,9 +164,7 @@ SEARCH_FILTERS: dict[str, frozenset[str]] = {
     ),
     "/items/barcodes/search": frozenset({"code", "declination_id", "item_id"}),
     "/items/search": frozenset({"favourite_filter", "is_archived", "name", "reference", "type"}),
-    "/listings/exports/search": frozenset(
-        {"created_at", "custom_name", "export_api", "listing_name", "owner_id"}
-    ),
+    "/listings/exports/search": frozenset({"created_at", "custom_name", "export_api", "listing_name", "owner_id"}),
     "/mandates/search": frozenset({"related_objects"}),
     "/notifications/search": frozenset({"is_read"}),
     "/ocr/pur-invoice/search": frozenset({"staff_id", "state"}),

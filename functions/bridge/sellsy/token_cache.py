@@ -88,9 +88,7 @@ class TokenStore:
             ExpressionAttributeValues=self._values(credentials),
         )
 
-    def try_lease(
-        self, account_id: str, owner: str, seen_version: int, seconds: float = LEASE_SECONDS
-    ) -> bool:
+    def try_lease(self, account_id: str, owner: str, seen_version: int, seconds: float = LEASE_SECONDS) -> bool:
         """Take the renewal lease if nobody renewed since ``seen_version`` and no live lease exists."""
         now = self._clock()
         try:
@@ -125,9 +123,7 @@ class TokenStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            logger.warning(
-                "token lease expired before the renewal completed", extra={"account_id": account_id}
-            )
+            logger.warning("token lease expired before the renewal completed", extra={"account_id": account_id})
 
     def abandon_lease(self, account_id: str, owner: str) -> None:
         try:
@@ -144,9 +140,7 @@ class TokenStore:
     def delete_credentials(self, account_id: str) -> None:
         """Forget an account's credentials (disconnect)."""
         try:
-            self._secrets.delete_secret(
-                SecretId=self.secret_name(account_id), ForceDeleteWithoutRecovery=True
-            )
+            self._secrets.delete_secret(SecretId=self.secret_name(account_id), ForceDeleteWithoutRecovery=True)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
@@ -258,9 +252,7 @@ class SharedTokenProvider:
         self._credentials = renewed
         self._version += 1
         self.renewals += 1
-        logger.info(
-            "sellsy token renewed", extra={"account_id": self.account_id, "grant": renewed.grant_type}
-        )
+        logger.info("sellsy token renewed", extra={"account_id": self.account_id, "grant": renewed.grant_type})
         return renewed.access_token
 
     def _wait_for_other_renewal(self, deadline: float, rejected: str | None) -> bool:
