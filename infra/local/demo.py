@@ -324,11 +324,13 @@ def print_summary(stack: Stack, account_id: str, import_results: dict[str, Any],
         for invoice in created["invoices"]:
             say(
                 f"    invoice   #{invoice['id']} {invoice.get('number') or '(draft)'} status {invoice['status']}, "
-                f"{len(invoice.get('rows', []))} rows, {invoice['amounts']['total_excl_tax']} {invoice['currency']} excl. tax"
+                f"{len(invoice.get('rows', []))} rows, "
+                f"{invoice['amounts']['total_excl_tax']} {invoice['currency']} excl. tax"
             )
         for file in created["files"]:
             say(
-                f"    file      #{file['id']} {file['name']} ({file['size']} bytes) on estimate {story['estimate']['id']}"
+                f"    file      #{file['id']} {file['name']} ({file['size']} bytes) "
+                f"on estimate {story['estimate']['id']}"
             )
         for comment in created["comments"]:
             say(f'    comment   #{comment["id"]} "{comment["description"][:90]}"')
