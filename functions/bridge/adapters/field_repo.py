@@ -1,0 +1,328 @@
+"""Field-side store in FieldTable: interventions, field customers and the echo memory (per account).
+
+Keys (every key starts with the tenant):
+- intervention: ``pk = A#{acc}#INT#{id}``, ``sk = INTERVENTION``; listed by status through ``gsi1``
+  (``gsi1pk = A#{acc}#INTSTATUS#{status}``, ``gsi1sk = {created_at}#{id}``). One item per partition;
+  a status partition of one account stays small (interventions are human-scale), so no shard suffix.
+- field customer: ``pk = A#{acc}#CUS#{customer_id}``, ``sk = CUSTOMER``; found from its main contact
+  through ``gsi1`` (``gsi1pk = A#{acc}#CONTACT#{contact_id}``).
+- echo memory: ``pk = A#{acc}#ECHO#{sellsy_type}#{sellsy_id}``, ``sk = ECHO``, TTL ``expires_at``.
+
+Writes are conditional: creation only if absent (exactly one intervention per source, whatever the
+concurrency), updates only if the version read is still current (optimistic locking).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from bridge.adapters.aws import dynamodb_table
+from bridge.domain import echo
+from bridge.domain.interventions import STATUSES, FieldCustomer, Intervention, utcnow_iso
+from bridge.settings import get_settings
+
+INTERVENTION_SK = "INTERVENTION"
+CUSTOMER_SK = "CUSTOMER"
+ECHO_SK = "ECHO"
+ECHO_TTL_SECONDS = 7 * 24 * 3600
+_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at", "item_type")
+MAX_LIST_LIMIT = 200
+
+
+class StaleWrite(Exception):
+    """Someone else updated the record since it was read."""
+
+
+def _table() -> Any:
+    return dynamodb_table(get_settings().field_table)
+
+
+def _to_dynamo(data: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB refuses floats and empty strings in keys; a JSON round trip turns floats into Decimal."""
+    cleaned: dict[str, Any] = json.loads(json.dumps(data, default=str), parse_float=Decimal)
+    return cleaned
+
+
+def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(v) for k, v in item.items() if k not in _KEYS}
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+# --- interventions -----------------------------------------------------------------------------
+
+
+def intervention_pk(account_id: str, intervention_id: str) -> str:
+    return f"A#{account_id}#INT#{intervention_id}"
+
+
+def _status_pk(account_id: str, status: str) -> str:
+    return f"A#{account_id}#INTSTATUS#{status}"
+
+
+def _intervention_item(intervention: Intervention) -> dict[str, Any]:
+    item = _to_dynamo(intervention.model_dump(mode="json"))
+    item.update(
+        pk=intervention_pk(intervention.account_id, intervention.id),
+        sk=INTERVENTION_SK,
+        item_type="intervention",
+        gsi1pk=_status_pk(intervention.account_id, intervention.status),
+        gsi1sk=f"{intervention.created_at}#{intervention.id}",
+    )
+    return item
+
+
+def create_intervention(intervention: Intervention) -> bool:
+    """Store a new intervention; False (and nothing written) when one with the same id exists."""
+    try:
+        _table().put_item(Item=_intervention_item(intervention), ConditionExpression="attribute_not_exists(pk)")
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def get_intervention(account_id: str, intervention_id: str, *, consistent: bool = True) -> Intervention | None:
+    item = (
+        _table()
+        .get_item(
+            Key={"pk": intervention_pk(account_id, intervention_id), "sk": INTERVENTION_SK},
+            ConsistentRead=consistent,
+        )
+        .get("Item")
+    )
+    return Intervention.model_validate(_from_dynamo(item)) if item else None
+
+
+def put_intervention(intervention: Intervention, *, expected_version: int) -> Intervention:
+    """Replace the record if it is still at ``expected_version``; the stored copy gets version + 1."""
+    stored = intervention.model_copy(update={"version": expected_version + 1, "updated_at": utcnow_iso()})
+    try:
+        _table().put_item(
+            Item=_intervention_item(stored),
+            ConditionExpression="attribute_exists(pk) AND #v = :v",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":v": expected_version},
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            raise StaleWrite(f"intervention {intervention.id} changed since version {expected_version}") from exc
+        raise
+    return stored
+
+
+def update_intervention(
+    account_id: str,
+    intervention_id: str,
+    change: Callable[[Intervention], Intervention | None],
+    *,
+    attempts: int = 8,
+) -> Intervention | None:
+    """Read, apply ``change`` (return None for "nothing to do"), write conditionally; retry on races.
+
+    Returns the stored intervention (unchanged when ``change`` returned None), None if it doesn't exist.
+    """
+    for attempt in range(attempts):
+        current = get_intervention(account_id, intervention_id)
+        if current is None:
+            return None
+        changed = change(current.model_copy(deep=True))
+        if changed is None:
+            return current
+        try:
+            return put_intervention(changed, expected_version=current.version)
+        except StaleWrite:
+            time.sleep(0.01 * (attempt + 1))
+    raise StaleWrite(f"intervention {intervention_id}: too many concurrent updates")
+
+
+def _encode_cursor(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """Raises ValueError on a cursor we did not issue (the API answers 400)."""
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(value, dict) or value.get("s") not in STATUSES:
+        raise ValueError("invalid cursor")
+    return value
+
+
+def list_interventions(
+    account_id: str, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Intervention], str | None]:
+    """Oldest first within a status; without a status, statuses in lifecycle order. Returns (page, cursor)."""
+    limit = max(1, min(limit, MAX_LIST_LIMIT))
+    statuses = [status] if status else list(STATUSES)
+    position = decode_cursor(cursor) if cursor else {"s": statuses[0]}
+    if position["s"] not in statuses:
+        raise ValueError("cursor does not belong to this status filter")
+    results: list[Intervention] = []
+    start_key: Any = position.get("k")
+    for current in statuses[statuses.index(position["s"]) :]:
+        while len(results) < limit:
+            query: dict[str, Any] = {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": Key("gsi1pk").eq(_status_pk(account_id, current)),
+                "Limit": limit - len(results),
+            }
+            if start_key:
+                query["ExclusiveStartKey"] = start_key
+            answer = _table().query(**query)
+            results.extend(Intervention.model_validate(_from_dynamo(i)) for i in answer.get("Items", []))
+            start_key = answer.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        if len(results) >= limit:
+            if start_key:
+                return results, _encode_cursor({"s": current, "k": start_key})
+            following = statuses[statuses.index(current) + 1 :]
+            return results, (_encode_cursor({"s": following[0]}) if following else None)
+        start_key = None
+    return results, None
+
+
+# --- field customers ---------------------------------------------------------------------------
+
+
+def customer_pk(account_id: str, customer_id: str) -> str:
+    return f"A#{account_id}#CUS#{customer_id}"
+
+
+def _contact_pk(account_id: str, contact_id: int) -> str:
+    return f"A#{account_id}#CONTACT#{contact_id}"
+
+
+def _customer_item(customer: FieldCustomer) -> dict[str, Any]:
+    item = _to_dynamo(customer.model_dump(mode="json"))
+    item.update(pk=customer_pk(customer.account_id, customer.id), sk=CUSTOMER_SK, item_type="customer")
+    contact_id = customer.main_contact.id if customer.main_contact else None
+    if contact_id is not None:
+        item.update(gsi1pk=_contact_pk(customer.account_id, contact_id), gsi1sk=f"CUS#{customer.id}")
+    return item
+
+
+def get_customer(account_id: str, customer_id: str) -> FieldCustomer | None:
+    item = (
+        _table()
+        .get_item(Key={"pk": customer_pk(account_id, customer_id), "sk": CUSTOMER_SK}, ConsistentRead=True)
+        .get("Item")
+    )
+    return FieldCustomer.model_validate(_from_dynamo(item)) if item else None
+
+
+def put_customer(customer: FieldCustomer, *, expected_version: int | None = None) -> FieldCustomer:
+    """Create (``expected_version=None``: only if absent) or replace at the expected version."""
+    if expected_version is None:
+        stored = customer.model_copy(update={"version": 1})
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    else:
+        stored = customer.model_copy(update={"version": expected_version + 1, "updated_at": utcnow_iso()})
+        condition = {
+            "ConditionExpression": "attribute_exists(pk) AND #v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": expected_version},
+        }
+    try:
+        _table().put_item(Item=_customer_item(stored), **condition)
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            raise StaleWrite(f"customer {customer.id} changed concurrently") from exc
+        raise
+    return stored
+
+
+def update_customer(
+    account_id: str,
+    customer_id: str,
+    change: Callable[[FieldCustomer | None], FieldCustomer | None],
+    *,
+    attempts: int = 8,
+) -> FieldCustomer | None:
+    """Read (None if absent), apply ``change`` (None = nothing to do), write conditionally; retry races."""
+    for attempt in range(attempts):
+        current = get_customer(account_id, customer_id)
+        changed = change(current.model_copy(deep=True) if current else None)
+        if changed is None:
+            return current
+        try:
+            return put_customer(changed, expected_version=current.version if current else None)
+        except StaleWrite:
+            time.sleep(0.01 * (attempt + 1))
+    raise StaleWrite(f"customer {customer_id}: too many concurrent updates")
+
+
+def customers_with_contact(account_id: str, contact_id: int) -> list[FieldCustomer]:
+    """Field customers whose main contact is this Sellsy contact."""
+    answer = _table().query(
+        IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_contact_pk(account_id, contact_id))
+    )
+    return [FieldCustomer.model_validate(_from_dynamo(i)) for i in answer.get("Items", [])]
+
+
+# --- echo memory -------------------------------------------------------------------------------
+
+
+def _echo_key(account_id: str, sellsy_type: str, sellsy_id: int | str) -> dict[str, str]:
+    return {"pk": f"A#{account_id}#ECHO#{sellsy_type}#{sellsy_id}", "sk": ECHO_SK}
+
+
+def remember_written(account_id: str, sellsy_type: str, sellsy_id: int | str, values: dict[str, Any]) -> None:
+    """Call after writing ``values`` (Sellsy field names, nested allowed) to a Sellsy object.
+
+    Successive writes to the same object add up: each written field keeps the hash of its last value.
+    """
+    salt = echo.salt_for(account_id, sellsy_type, sellsy_id)
+    hashes = echo.written_hashes(salt, values)
+    if not hashes:
+        return
+    names = {f"#f{i}": path for i, path in enumerate(hashes)}
+    sets = ", ".join(f"written.{name} = :h{i}" for i, name in enumerate(names))
+    values_expr: dict[str, Any] = {f":h{i}": h for i, h in enumerate(hashes.values())}
+    values_expr.update({":now": utcnow_iso(), ":exp": int(time.time()) + ECHO_TTL_SECONDS, ":empty": {}})
+    table = _table()
+    key = _echo_key(account_id, sellsy_type, sellsy_id)
+    # Two steps because DynamoDB cannot create a map and set its entries in one SET expression.
+    table.update_item(
+        Key=key,
+        UpdateExpression="SET written = if_not_exists(written, :empty), written_at = :now, expires_at = :exp",
+        ExpressionAttributeValues={":empty": {}, ":now": values_expr[":now"], ":exp": values_expr[":exp"]},
+    )
+    table.update_item(
+        Key=key,
+        UpdateExpression=f"SET {sets}",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={k: v for k, v in values_expr.items() if k.startswith(":h")},
+    )
+
+
+def is_echo(account_id: str, sellsy_type: str, sellsy_id: int | str, current_values: dict[str, Any]) -> bool:
+    """True when every field we last wrote to this object still has the value we wrote."""
+    item = _table().get_item(Key=_echo_key(account_id, sellsy_type, sellsy_id), ConsistentRead=True).get("Item")
+    if not item or int(item.get("expires_at", 0)) < time.time():
+        return False
+    salt = echo.salt_for(account_id, sellsy_type, sellsy_id)
+    return echo.is_echo_of(salt, item.get("written") or {}, current_values)
