@@ -62,7 +62,7 @@ def transform_template(
     sam = yaml_parse(template_path.read_text(encoding="utf-8"))
     prepared = _prepare_offline(sam, template_path.resolve().parent)
     values = {"AWS::Region": os.environ["AWS_DEFAULT_REGION"], **(parameters or {})}
-    return transform(prepared, values, _NoManagedPolicies())  # type: ignore[arg-type]
+    return transform(prepared, values, _NoManagedPolicies())
 
 
 @cache

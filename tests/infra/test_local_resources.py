@@ -35,12 +35,10 @@ def test_tables_match_template(aws):
         )
         assert table["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
         local_gsis = {
-            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"])
-            for gsi in table.get("GlobalSecondaryIndexes", [])
+            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"]) for gsi in table.get("GlobalSecondaryIndexes", [])
         }
         template_gsis = {
-            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"])
-            for gsi in props.get("GlobalSecondaryIndexes", [])
+            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"]) for gsi in props.get("GlobalSecondaryIndexes", [])
         }
         assert local_gsis == template_gsis, logical_id
 
@@ -74,9 +72,9 @@ def test_queues_match_template_including_redrive(aws):
     sqs = aws.client("sqs")
     for logical_id, resource in QUEUES.items():
         props = resource["Properties"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=aws.stack.physical[logical_id], AttributeNames=["All"]
-        )["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=aws.stack.physical[logical_id], AttributeNames=["All"])[
+            "Attributes"
+        ]
         for name in ("VisibilityTimeout", "MessageRetentionPeriod"):
             if name in props:
                 assert attributes[name] == str(props[name]), (logical_id, name)
@@ -103,9 +101,7 @@ def test_bucket_matches_template(aws):
         block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert block == props["PublicAccessBlockConfiguration"]
         lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-        assert {rule["ID"] for rule in lifecycle} == {
-            rule["Id"] for rule in props["LifecycleConfiguration"]["Rules"]
-        }
+        assert {rule["ID"] for rule in lifecycle} == {rule["Id"] for rule in props["LifecycleConfiguration"]["Rules"]}
         by_id = {rule["ID"]: rule for rule in lifecycle}
         for rule in props["LifecycleConfiguration"]["Rules"]:
             if "ExpirationInDays" in rule:

@@ -1,0 +1,384 @@
+"""Assertions on the CloudFormation that SAM produces from template.yaml (transformed offline)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+
+from infra.template_tools import REPO_ROOT, load_template
+from infra.validate import asl_graph_problems, lint, state_machine_definitions, transformed_template
+
+CFN = transformed_template()
+RESOURCES: dict[str, Any] = CFN["Resources"]
+SOURCE = load_template()
+DATA_SERVICES = ("dynamodb", "s3", "sqs", "secretsmanager", "sns", "kms")
+FUNCTIONS = {
+    "WebhookFunction": "bridge.handlers.webhook.lambda_handler",
+    "ApiFunction": "bridge.handlers.api.lambda_handler",
+    "WorkerFunction": "bridge.handlers.worker.lambda_handler",
+    "ImportFunction": "bridge.handlers.import_step.lambda_handler",
+}
+TABLES = {
+    # logical id: (key names, has gsi1, TTL attribute)
+    "AccountsTable": (("pk", "sk"), False, None),
+    "RecordsTable": (("pk", "sk"), True, None),
+    "FieldTable": (("pk", "sk"), True, "expires_at"),
+    "ExchangesTable": (("pk", "sk"), True, "expires_at"),
+    "IdempotencyTable": (("id",), False, "expiration"),
+}
+
+
+def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == resource_type}
+
+
+def ref_or_att(node: Any) -> str | None:
+    """Logical id a Ref / GetAtt points at."""
+    if isinstance(node, dict):
+        if "Ref" in node:
+            return str(node["Ref"])
+        if "Fn::GetAtt" in node:
+            return str(node["Fn::GetAtt"][0])
+    return None
+
+
+def test_transformed_template_is_lint_clean():
+    assert lint(CFN) == []
+
+
+# ------------------------------------------------------------------ functions
+
+
+def test_functions_runtime_architecture_handler_and_json_logging():
+    functions = of_type("AWS::Lambda::Function")
+    assert set(functions) == set(FUNCTIONS)
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Handler"] == FUNCTIONS[name]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+    assert functions["ImportFunction"]["Properties"]["Timeout"] <= 900
+
+
+def test_every_function_gets_the_shared_environment():
+    required = {
+        "STAGE",
+        "ACCOUNTS_TABLE",
+        "RECORDS_TABLE",
+        "FIELD_TABLE",
+        "EXCHANGES_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "REPORTS_BUCKET",
+        "EVENTS_QUEUE_URL",
+        "SECRETS_PREFIX",
+        "SELLSY_API_URL",
+        "EXCHANGE_RETENTION_DAYS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "LOG_LEVEL",
+    }
+    for name, function in of_type("AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert required <= variables.keys(), (name, required - variables.keys())
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SellsyBridge"
+        assert ref_or_att(variables["EVENTS_QUEUE_URL"]) == "EventsQueue"
+        assert ref_or_att(variables["ACCOUNTS_TABLE"]) == "AccountsTable"
+        assert ref_or_att(variables["SECRETS_PREFIX"]) == "SecretsPrefix"
+
+
+def test_template_sets_every_variable_the_settings_read():
+    """bridge.settings reads names from the environment; the template must provide each one in AWS."""
+    tree = ast.parse((REPO_ROOT / "functions/bridge/settings.py").read_text())
+    read = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+    local_only = {"LOCAL_API_TOKEN_SECRET", "API_AUTH_MODE"}  # the embedded default's bearer token
+    assert read, "settings.py reads no variable?"
+    declared = SOURCE["Globals"]["Function"]["Environment"]["Variables"]
+    assert read - local_only <= declared.keys(), read - local_only - declared.keys()
+
+
+# ------------------------------------------------------------------ queue + worker
+
+
+def test_worker_event_source_mapping_reports_batch_item_failures():
+    mappings = of_type("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 1
+    props = next(iter(mappings.values()))["Properties"]
+    assert ref_or_att(props["EventSourceArn"]) == "EventsQueue"
+    assert ref_or_att(props["FunctionName"]) == "WorkerFunction"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert ref_or_att(props["ScalingConfig"]["MaximumConcurrency"]) == "WorkerMaxConcurrency"
+
+
+def test_events_queue_redrives_to_the_dlq_and_outlives_the_worker_timeout():
+    queue = RESOURCES["EventsQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["EventsDLQ", "Arn"]}, "maxReceiveCount": 5}
+    worker_timeout = RESOURCES["WorkerFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout
+    assert RESOURCES["EventsDLQ"]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_every_queue_is_encrypted():
+    for name, queue in of_type("AWS::SQS::Queue").items():
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True, name
+
+
+# ------------------------------------------------------------------ storage
+
+
+@pytest.mark.parametrize("logical_id", TABLES)
+def test_table_keys_indexes_ttl_pitr_and_encryption(logical_id):
+    keys, has_gsi, ttl_attribute = TABLES[logical_id]
+    props = RESOURCES[logical_id]["Properties"]
+    assert tuple(k["AttributeName"] for k in props["KeySchema"]) == keys
+    assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    gsis = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
+    if has_gsi:
+        assert [k["AttributeName"] for k in gsis["gsi1"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+        assert gsis["gsi1"]["Projection"] == {"ProjectionType": "ALL"}
+    else:
+        assert gsis == {}
+    if ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+def test_all_tables_are_listed_and_protected():
+    tables = of_type("AWS::DynamoDB::Table")
+    assert set(tables) == set(TABLES)
+    for name, table in tables.items():
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+
+
+def test_bucket_encrypted_private_with_lifecycle_and_tls_only():
+    props = RESOURCES["ReportsBucket"]["Properties"]
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    rules = {r.get("Prefix"): r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert {"exports/", "reports/", "tmp/"} <= rules.keys()
+    for prefix in ("exports/", "reports/", "tmp/"):
+        assert rules[prefix]["Status"] == "Enabled"
+        assert "ExpirationInDays" in rules[prefix] or rules[prefix].get("Transitions"), prefix
+    assert rules["tmp/"]["ExpirationInDays"] <= 7
+    policy = RESOURCES["ReportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+
+
+# ------------------------------------------------------------------ IAM
+
+
+def _allow_statements() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, role in of_type("AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    found.append((name, statement))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_wildcard_actions_anywhere_and_no_wildcard_resource_for_data_actions():
+    statements = _allow_statements()
+    assert len(statements) > 10
+    for role, statement in statements:
+        actions = _as_list(statement["Action"])
+        assert not [a for a in actions if "*" in a], (role, actions)
+        data_actions = [a for a in actions if a.split(":")[0] in DATA_SERVICES]
+        if data_actions:
+            assert "*" not in _as_list(statement["Resource"]), (role, data_actions)
+
+
+def test_only_expected_managed_policies_are_attached():
+    allowed = {
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    }
+    for name, role in of_type("AWS::IAM::Role").items():
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= allowed, name
+
+
+def test_secret_access_is_limited_to_the_secrets_prefix():
+    for role, statement in _allow_statements():
+        if any(a.startswith("secretsmanager:") for a in _as_list(statement["Action"])):
+            for resource in _as_list(statement["Resource"]):
+                assert ":secret:${SecretsPrefix}/" in resource["Fn::Sub"], role
+    webhook = [s for r, s in _allow_statements() if r == "WebhookFunctionRole"]
+    secret_actions = {a for s in webhook for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")}
+    assert secret_actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+
+# ------------------------------------------------------------------ HTTP API
+
+
+def test_http_api_routes_and_authorization():
+    paths = RESOURCES["HttpApi"]["Properties"]["Body"]["paths"]
+    security = {
+        (path, method): operation["security"]
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    assert security == {
+        ("/webhooks/sellsy/{account_id}", "post"): [{"NONE": []}],
+        ("/webhooks/sellsy/{account_id}", "get"): [{"NONE": []}],
+        ("/openapi.json", "get"): [{"NONE": []}],
+        ("/oauth/callback", "get"): [{"NONE": []}],
+        ("/{proxy+}", "x-amazon-apigateway-any-method"): [{"AWS_IAM": []}],
+    }
+    stage = next(iter(of_type("AWS::ApiGatewayV2::Stage").values()))["Properties"]
+    assert ref_or_att(stage["AccessLogSettings"]["DestinationArn"]) == "HttpApiAccessLogGroup"
+
+
+# ------------------------------------------------------------------ schedule + state machine
+
+
+def test_nightly_schedule_has_timezone_stack_unique_name_and_targets_the_state_machine():
+    schedules = of_type("AWS::Scheduler::Schedule")
+    assert len(schedules) == 1
+    props = next(iter(schedules.values()))["Properties"]
+    assert props["ScheduleExpressionTimezone"] == "Europe/Paris"
+    assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-nightly-import"}
+    assert ref_or_att(props["ScheduleExpression"]) == "ImportScheduleExpression"
+    assert ref_or_att(props["Target"]["Arn"]) == "ImportStateMachine"
+    assert ref_or_att(props["Target"]["DeadLetterConfig"]["Arn"]) == "ImportScheduleDLQ"
+    assert '"action": "list_accounts"' in props["Target"]["Input"]["Fn::Sub"]
+
+
+def test_state_machine_invokes_only_the_import_function():
+    definitions = state_machine_definitions(CFN)
+    assert set(definitions) == {"ImportStateMachine"}
+    assert asl_graph_problems(definitions["ImportStateMachine"]) == []
+    props = RESOURCES["ImportStateMachine"]["Properties"]
+    assert props["DefinitionSubstitutions"] == {"ImportFunctionArn": {"Fn::GetAtt": ["ImportFunction", "Arn"]}}
+    text = json.dumps(definitions["ImportStateMachine"])
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == {"ImportFunctionArn"}
+    invoke = [
+        s for r, s in _allow_statements() if r == "ImportStateMachineRole" and "lambda:InvokeFunction" in s["Action"]
+    ]
+    assert len(invoke) == 1
+    assert invoke[0]["Resource"]["Fn::Sub"][1]["functionName"] == {"Ref": "ImportFunction"}
+
+
+def test_asl_checker_sees_broken_transitions():
+    broken = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "C": {"Type": "Succeed"}}}
+    problems = asl_graph_problems(broken)
+    assert "A goes to unknown state 'B'" in problems
+    assert "C is unreachable" in problems
+
+
+# ------------------------------------------------------------------ observability
+
+
+def test_every_function_logs_to_its_own_log_group_with_retention():
+    groups = of_type("AWS::Logs::LogGroup")
+    for group in groups.values():
+        assert ref_or_att(group["Properties"]["RetentionInDays"]) == "LogRetentionDays"
+    for name, function in of_type("AWS::Lambda::Function").items():
+        target = ref_or_att(function["Properties"]["LoggingConfig"]["LogGroup"])
+        assert target in groups, name
+
+
+def test_saved_queries_cover_the_common_questions_over_the_json_log_keys():
+    queries = {
+        q["Properties"]["Name"]["Fn::Sub"].split("/", 1)[1]: q["Properties"]
+        for q in of_type("AWS::Logs::QueryDefinition").values()
+    }
+    assert set(queries) == {"failures-per-account", "one-object-history", "slowest-exchanges", "quota-usage"}
+    expectations = {
+        "failures-per-account": ["account_id", 'level = "ERROR"', "by account_id"],
+        "one-object-history": ["account_id", "sellsy_type", "sellsy_id", "correlation_id", "sort @timestamp"],
+        "slowest-exchanges": ["exchange_id", "duration_ms", "sort duration_ms desc"],
+        "quota-usage": ["quota_remaining_day", "by account_id"],
+    }
+    for name, needles in expectations.items():
+        for needle in needles:
+            assert needle in queries[name]["QueryString"], (name, needle)
+        log_groups = {ref_or_att(group) for group in queries[name]["LogGroupNames"]}
+        assert log_groups and log_groups <= set(of_type("AWS::Logs::LogGroup")), name
+
+
+def _alarms_on(namespace: str, metric: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+    ]
+
+
+def test_alarms_on_dlq_errors_throttles_and_reconnection_notify_the_topic():
+    dlq = _alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert {ref_or_att(a["Dimensions"][0]["Value"]) for a in dlq} >= {"EventsDLQ", "ImportScheduleDLQ"}
+    for metric in ("Errors", "Throttles"):
+        watched = {ref_or_att(a["Dimensions"][0]["Value"]) for a in _alarms_on("AWS/Lambda", metric)}
+        assert watched == set(FUNCTIONS), metric
+    reconnect = _alarms_on("SellsyBridge", "NeedsReconnect")
+    assert len(reconnect) == 1
+    assert reconnect[0]["Dimensions"] == [{"Name": "service", "Value": "sellsy-bridge"}]
+    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert [ref_or_att(action) for action in props["AlarmActions"]] == ["AlarmTopic"]
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_dashboard_body_is_valid_json_showing_functions_queues_and_reconnections():
+    props = next(iter(of_type("AWS::CloudWatch::Dashboard").values()))["Properties"]
+    body = props["DashboardBody"]["Fn::Sub"]
+    placeholders = set(re.findall(r"\$\{([\w:.]+)\}", body))
+    assert {f"{name}" for name in FUNCTIONS} <= placeholders
+    assert {"EventsDLQ.QueueName", "EventsQueue.QueueName", "ImportStateMachine"} <= placeholders
+    dashboard = json.loads(re.sub(r"\$\{[\w:.]+\}", "x", body))
+    metrics = [m for w in dashboard["widgets"] for m in w["properties"].get("metrics", [])]
+    assert metrics[next(i for i, m in enumerate(metrics) if m[1] == "NeedsReconnect")][:4] == [
+        "SellsyBridge",
+        "NeedsReconnect",
+        "service",
+        "sellsy-bridge",
+    ]
+    assert any(w["type"] == "log" for w in dashboard["widgets"])
+
+
+# ------------------------------------------------------------------ parameters + samconfig
+
+
+def test_parameters_for_stage_log_level_and_schedule():
+    assert {"Stage", "LogLevel", "ImportScheduleExpression", "ImportMaxConcurrency", "SecretsPrefix"} <= set(
+        SOURCE["Parameters"]
+    )
+
+
+def test_samconfig_has_dev_and_prod_with_known_parameters():
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
+    for env in ("dev", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert config[env]["global"]["parameters"]["stack_name"].endswith(env)
+        overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"])
+        assert overrides["Stage"] == env
+        for name, value in overrides.items():
+            spec = SOURCE["Parameters"][name]
+            if "AllowedValues" in spec:
+                assert value in [str(v) for v in spec["AllowedValues"]], (env, name)
