@@ -75,6 +75,8 @@ class QueuePump:
         self._retry_delay = retry_delay
         self._function_timeout = function_timeout
         self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self.batches = 0
@@ -92,6 +94,21 @@ class QueuePump:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=self._wait_seconds + 5)
+
+    def pause(self, timeout: float = 30.0) -> None:
+        """Stop taking messages (those already taken finish), e.g. to count what a test enqueues."""
+        self._running.clear()
+        # A long poll started before the pause may still return messages: let it end, then let its batch end.
+        time.sleep(self._wait_seconds + 0.2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._in_flight_lock:
+                if not self._in_flight:
+                    return
+            time.sleep(0.02)
+
+    def resume(self) -> None:
+        self._running.set()
 
     def wait_idle(self, timeout: float = 30.0, settle: float = 0.3) -> bool:
         """True once the queue holds nothing visible or in flight and no batch is running."""
@@ -119,6 +136,8 @@ class QueuePump:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if not self._running.wait(timeout=0.2):
+                continue
             try:
                 self._poll_once()
             except Exception:  # keep pumping: a broken poll must not silently stop the worker

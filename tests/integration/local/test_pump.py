@@ -74,3 +74,26 @@ def test_a_raising_handler_returns_the_whole_batch(aws: Any) -> None:
     finally:
         pump.stop()
     assert calls == [1, 1]
+
+
+def test_paused_pump_takes_nothing_until_resumed(aws: Any) -> None:
+    sqs = aws.client("sqs")
+    queue_url, _ = make_queues(sqs, max_receive_count=5)
+    handled: list[str] = []
+
+    def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        handled.extend(json.loads(r["body"])["n"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    pump = QueuePump(sqs, queue_url, worker, workers=1, retry_delay=0).start()
+    try:
+        pump.pause()
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"n": "later"}))
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+        assert handled == []
+        pump.resume()
+        assert pump.wait_idle(timeout=30)
+    finally:
+        pump.stop()
+    assert handled == ["later"]
