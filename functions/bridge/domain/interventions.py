@@ -8,7 +8,7 @@ opportunity lands on the same record (``est-123``, ``opp-45``); recurring ones d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -278,8 +278,8 @@ class SourceContext:
     customer_type: str | None = None
     document_address: Mapping[str, Any] | None = None
     customer_address: Mapping[str, Any] | None = None
-    rows: list[Mapping[str, Any]] | None = None
-    comments: list[Mapping[str, Any]] | None = None
+    rows: Sequence[Mapping[str, Any]] | None = None
+    comments: Sequence[Mapping[str, Any]] | None = None
     custom_fields: dict[str, Any] | None = None
     attributes: dict[str, Any] | None = None
     tags: list[str] | None = None

@@ -1,0 +1,135 @@
+"""Customers, Sellsy → field (DESIGN.md F2): companies, individuals and their main contacts.
+
+Each event re-reads the Sellsy object and recomputes the field-side view (name, main contact,
+intervention address, rule tags). Nothing is written when the view is unchanged; when it is unchanged
+*because* Sellsy only reflects our own earlier write, the skip says so (echo suppression). Deletions
+in Sellsy mark the field customer, never delete it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.adapters import field_repo
+from bridge.domain import custom_field_rules as cfr
+from bridge.domain.accounts import Account
+from bridge.domain.interventions import (
+    FieldCustomer,
+    address,
+    customer_id,
+    deep_link,
+    full_name,
+    person,
+)
+from bridge.flows.inbound import sellsy_reads
+from bridge.flows.inbound.outcome import Outcome
+from bridge.flows.inbound.sellsy_reads import SellsyReader
+from bridge.sellsy.errors import NotFound
+
+SYNC_DIRECTIONS = ("sellsy_to_field", "both")
+
+
+def customer_from_sellsy(
+    account: Account, kind: str, third: dict[str, Any], custom_fields: list[dict[str, Any]] | None = None
+) -> FieldCustomer:
+    embed = third.get("_embed") or {}
+    # An individual is their own contact.
+    contact = person(embed.get("main_contact")) if kind == "company" else person(third)
+    where = embed.get("delivery_address") or embed.get("invoicing_address")
+    values = cfr.parse_values(custom_fields or [])
+    rules = cfr.evaluate(account.settings.custom_field_rules, values)
+    return FieldCustomer(
+        id=customer_id(kind, third["id"]),
+        account_id=account.id,
+        sellsy_type=kind,
+        sellsy_id=int(third["id"]),
+        name=full_name(third),
+        email=third.get("email") or None,
+        phone=third.get("phone_number") or third.get("mobile_number") or None,
+        main_contact=contact,
+        address=address(where, "customer"),
+        tags=rules.tags,
+        custom_fields=cfr.as_dict(values),
+        deep_link=deep_link(kind, third["id"], account.settings.deep_link_host),
+        archived=bool(third.get("is_archived")),
+    )
+
+
+def _comparable(customer: FieldCustomer) -> dict[str, Any]:
+    view = customer.synced_view()
+    for part in ("address", "main_contact"):
+        if isinstance(view.get(part), dict):
+            view[part] = {k: v for k, v in view[part].items() if k not in ("origin",)}
+    view.pop("tags", None)  # tags only grow from Sellsy (see below); compared separately
+    return view
+
+
+def _echo_objects(account_id: str, kind: str, third: dict[str, Any]) -> bool:
+    """Whether any object behind this customer carries values we wrote ourselves."""
+    embed = third.get("_embed") or {}
+    checks: list[tuple[str, Any, dict[str, Any]]] = [(kind, third.get("id"), third)]
+    if isinstance(embed.get("main_contact"), dict):
+        checks.append(("contact", embed["main_contact"].get("id"), embed["main_contact"]))
+    for name in ("delivery_address", "invoicing_address"):
+        if isinstance(embed.get(name), dict):
+            checks.append(("address", embed[name].get("id"), embed[name]))
+    return any(oid and field_repo.is_echo(account_id, t, oid, values) for t, oid, values in checks)
+
+
+def sync_customer(client: SellsyReader, account: Account, kind: str, third_id: int, event: str) -> Outcome:
+    if account.settings.sync_direction not in SYNC_DIRECTIONS:
+        return Outcome("skipped", "customer_not_synced", f"sync direction is {account.settings.sync_direction}")
+    cid = customer_id(kind, third_id)
+    if event == "deleted":
+        return _mark_deleted(account, cid)
+    try:
+        third = sellsy_reads.third(client, kind, third_id)
+    except NotFound:
+        if field_repo.get_customer(account.id, cid) is not None:
+            return _mark_deleted(account, cid)
+        raise
+    fresh = customer_from_sellsy(account, kind, third, sellsy_reads.custom_fields(client, kind, third_id))
+    result: dict[str, str] = {}
+
+    def change(current: FieldCustomer | None) -> FieldCustomer | None:
+        if current is None:
+            result["kind"] = "customer_created"
+            return fresh
+        tags = sorted(set(current.tags) | set(fresh.tags))
+        if _comparable(current) == _comparable(fresh) and tags == current.tags:
+            result["kind"] = "unchanged"
+            return None
+        result["kind"] = "customer_updated"
+        # Sellsy is master of these fields; the rest (field-only data) is kept.
+        synced = fresh.model_dump(include=set(fresh.synced_view()))
+        return FieldCustomer.model_validate(current.model_dump() | synced | {"tags": tags})
+
+    field_repo.update_customer(account.id, cid, change)
+    if result["kind"] == "unchanged":
+        if _echo_objects(account.id, kind, third):
+            return Outcome("skipped", "echo_suppressed", "change caused by our own write to Sellsy", cid)
+        return Outcome("skipped", "customer_unchanged", "nothing the field side uses changed", cid)
+    return Outcome("ok", result["kind"], None, cid)
+
+
+def _mark_deleted(account: Account, cid: str) -> Outcome:
+    def mark(current: FieldCustomer | None) -> FieldCustomer | None:
+        if current is None or current.deleted_in_sellsy:
+            return None
+        current.deleted_in_sellsy = True
+        return current
+
+    stored = field_repo.update_customer(account.id, cid, mark)
+    if stored is None:
+        return Outcome("skipped", "customer_unknown", "deleted in Sellsy; never synced to the field side", cid)
+    return Outcome("ok", "customer_marked_deleted", "deleted in Sellsy; kept on the field side", cid)
+
+
+def sync_contact(client: SellsyReader, account: Account, contact_id: int, event: str) -> list[Outcome]:
+    """A contact changed: refresh every field customer whose main contact it is."""
+    if account.settings.sync_direction not in SYNC_DIRECTIONS:
+        return [Outcome("skipped", "customer_not_synced", f"sync direction is {account.settings.sync_direction}")]
+    customers = field_repo.customers_with_contact(account.id, contact_id)
+    if not customers:
+        return [Outcome("skipped", "contact_not_used", "not the main contact of a field-side customer")]
+    return [sync_customer(client, account, c.sellsy_type, c.sellsy_id, "updated") for c in customers]

@@ -1,0 +1,112 @@
+"""Receiving one Sellsy webhook delivery: check, enqueue, acknowledge (DESIGN.md F3, §2).
+
+The checks run cheapest-first and each rejection names its problem; nothing is enqueued unless every
+check passed. Sellsy sends no delivery id, so the id is a hash of the account and the raw body: an
+identical retry gets the same id and the worker's idempotency drops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.adapters import accounts_repo, queue, secrets
+from bridge.domain.accounts import ACCOUNT_ID_PATTERN
+from bridge.flows.exchange_log import record_exchange
+from bridge.observability import logger
+from bridge.sellsy import webhooks
+
+KIND = "sellsy.webhook"
+MAX_BODY_BYTES = webhooks.MAX_BODY_BYTES  # 256 KiB: real deliveries are a few KiB
+ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded")
+_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    enqueued: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem(status: int, code: str, message: str, details: Any = None) -> Answer:
+    return Answer(status, {"error": {"code": code, "message": message, "details": details}})
+
+
+def delivery_id_for(account_id: str, body: bytes) -> str:
+    return hashlib.sha256(account_id.encode() + b"\x00" + body).hexdigest()[:32]
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def receive(
+    *, account_id: str, method: str, content_type: str | None, signature: str | None, body: bytes, correlation_id: str
+) -> Answer:
+    if method.upper() in ("GET", "HEAD"):
+        return Answer(200, {"status": "ok"})  # Sellsy's ping when the endpoint is configured
+    if method.upper() != "POST":
+        return problem(405, "method_not_allowed", f"{method} is not allowed here; Sellsy delivers with POST")
+    if not _ACCOUNT_ID.match(account_id):
+        return problem(404, "unknown_account", "no such account")
+    if len(body) > MAX_BODY_BYTES:
+        return problem(413, "body_too_large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    kind = media_type(content_type)
+    if kind not in ACCEPTED_TYPES:
+        return problem(
+            415,
+            "unsupported_media_type",
+            f"content type {kind or '(none)'!r} is not accepted",
+            {"accepted": list(ACCEPTED_TYPES)},
+        )
+    account = accounts_repo.get_account(account_id)
+    if account is None:
+        return problem(404, "unknown_account", f"account {account_id!r} does not exist")
+    keys = secrets.get_webhook_signing_keys(account_id)
+    if not signature:
+        return problem(401, "missing_signature", "the X-Webhook-Signature header is missing")
+    if not keys or not webhooks.verify_signature(body, signature, keys):
+        return problem(401, "bad_signature", "X-Webhook-Signature does not match the body and the signing key")
+    try:
+        event = webhooks.parse_delivery(body, kind)
+    except webhooks.InvalidDelivery as exc:
+        return problem(400, "malformed_delivery", str(exc))
+
+    delivery_id = delivery_id_for(account_id, body)
+    payload = event.to_dict()
+    payload["config_id"] = event.config_id
+    started = time.perf_counter()
+    queue.enqueue(
+        {
+            "kind": KIND,
+            "account_id": account_id,
+            "delivery_id": delivery_id,
+            "correlation_id": correlation_id,
+            "payload": payload,
+        }
+    )
+    record_exchange(
+        account_id=account_id,
+        direction="inbound",
+        kind="webhook_received",
+        status="ok",
+        sellsy_type=event.entity,
+        sellsy_id=event.object_id,
+        request=payload,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        correlation_id=correlation_id,
+    )
+    logger.info(
+        "webhook accepted",
+        extra={"account_id": account_id, "delivery_id": delivery_id, "config_id": event.config_id},
+    )
+    return Answer(
+        202,
+        {"accepted": True, "delivery_id": delivery_id, "correlation_id": correlation_id},
+        enqueued=True,
+    )

@@ -1,0 +1,78 @@
+"""Worker flow for ``sellsy.webhook`` messages: route one Sellsy event to the inbound use case.
+
+| Sellsy object | use case |
+|---|---|
+| estimate, opportunity | intervention created / flagged (``interventions.on_source``) |
+| company, individual | field-side customer created / updated (``customers.sync_customer``) |
+| contact | customers whose main contact it is are refreshed (``customers.sync_contact``) |
+Anything else is a logged skip. An id Sellsy does not know (forged payload, deleted object) is a skip
+with its reason, not an error: retrying would never succeed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bridge.adapters import accounts_repo
+from bridge.flows.exchange_log import record_exchange
+from bridge.flows.inbound import customers, interventions
+from bridge.flows.inbound.outcome import Outcome
+from bridge.flows.inbound.sellsy_reads import SellsyReader
+from bridge.sellsy.errors import NotFound
+
+SOURCES = ("estimate", "opportunity")
+THIRDS = ("company", "individual")
+
+
+def default_client(account_id: str) -> SellsyReader:
+    from bridge.sellsy.factory import client_for_account
+
+    return client_for_account(account_id)
+
+
+def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> dict[str, Any]:
+    account_id = str(message["account_id"])
+    payload = message.get("payload") or {}
+    entity = str(payload.get("entity") or "")
+    event = str(payload.get("event") or "")
+    raw_id = str(payload.get("object_id") or "")
+    correlation_id = message.get("correlation_id")
+    started = time.perf_counter()
+
+    def record(outcome: Outcome) -> dict[str, Any]:
+        record_exchange(
+            account_id=account_id,
+            direction="inbound",
+            kind=outcome.kind,
+            status=outcome.status,
+            sellsy_type=entity or None,
+            sellsy_id=raw_id or None,
+            field_id=outcome.field_id,
+            reason=outcome.reason,
+            request={"event": payload.get("config_id") or f"{entity}.{event}"},
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            correlation_id=correlation_id,
+        )
+        return outcome.as_dict()
+
+    account = accounts_repo.get_account(account_id)
+    if account is None:
+        return record(Outcome("skipped", "account_unknown", "the account no longer exists"))
+    if not account.can_sync:
+        return record(Outcome("skipped", "account_inactive", f"account is {account.status}"))
+    if not raw_id.isdigit():
+        return record(Outcome("skipped", "invalid_event", "event without a numeric object id"))
+    object_id = int(raw_id)
+    if entity not in (*SOURCES, *THIRDS, "contact"):
+        return record(Outcome("skipped", "event_ignored", f"{entity or 'unknown'} events are not used"))
+
+    sellsy = client or default_client(account_id)
+    try:
+        if entity in SOURCES:
+            return record(interventions.on_source(sellsy, account, entity, object_id))
+        if entity in THIRDS:
+            return record(customers.sync_customer(sellsy, account, entity, object_id, event))
+        return {"contacts": [record(o) for o in customers.sync_contact(sellsy, account, object_id, event)]}
+    except NotFound:
+        return record(Outcome("skipped", "object_not_found", f"Sellsy has no {entity} {object_id} (forged or deleted)"))

@@ -1,0 +1,116 @@
+"""Queue worker: SQS batches → flows, with partial batch failures and idempotency per delivery.
+
+Each record is one message (shared brief §6). A record that raises is reported as a batch item
+failure and comes back later; after the queue's ``maxReceiveCount`` it lands in the DLQ (poison
+messages included). Idempotency keyed on ``(account_id, delivery_id)`` makes a duplicate delivery a
+no-op that returns the first run's summary. A ``NeedsReconnect`` marks the account and stops there:
+retrying cannot help until someone reconnects, so the message is kept as a replayable exchange instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bridge.adapters import accounts_repo
+from bridge.adapters.aws import client
+from bridge.flows.dispatch import dispatch
+from bridge.flows.exchange_log import record_exchange
+from bridge.observability import logger, metrics, tracer
+from bridge.sellsy.errors import NeedsReconnect
+from bridge.settings import get_settings
+
+# Sellsy may redeliver for a while; two days covers its retries and our own DLQ redrives.
+IDEMPOTENCY_SECONDS = 2 * 24 * 3600
+_CONFIG = IdempotencyConfig(
+    event_key_jmespath="[account_id, delivery_id]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=IDEMPOTENCY_SECONDS,
+)
+_LOG_KEYS = ["correlation_id", "account_id", "delivery_id", "kind"]
+
+
+class PoisonMessage(ValueError):
+    """A record that can never be processed (not JSON, no kind/account): left to reach the DLQ."""
+
+
+def parse_message(record: SQSRecord) -> dict[str, Any]:
+    try:
+        message = json.loads(record.body)
+    except (TypeError, ValueError) as exc:
+        raise PoisonMessage("message body is not JSON") from exc
+    if not isinstance(message, dict) or not message.get("kind") or not message.get("account_id"):
+        raise PoisonMessage("message lacks 'kind' or 'account_id'")
+    message.setdefault("delivery_id", record.message_id)
+    attributes: Any = record.message_attributes or {}
+    attribute = attributes.get("correlation_id")
+    message.setdefault("correlation_id", (attribute.string_value if attribute else None) or message["delivery_id"])
+    return message
+
+
+def process_message(message: dict[str, Any]) -> Any:
+    try:
+        return dispatch(message)
+    except NeedsReconnect as exc:
+        account_id = str(message["account_id"])
+        accounts_repo.mark_needs_reconnect(account_id, exc.message)
+        record_exchange(
+            account_id=account_id,
+            direction="inbound" if message.get("kind") == "sellsy.webhook" else "outbound",
+            kind="needs_reconnect",
+            status="failed",
+            reason=f"Sellsy refused the account's credentials: {exc.message}",
+            correlation_id=message.get("correlation_id"),
+            replay={k: v for k, v in message.items() if k in ("kind", "account_id", "payload")},
+        )
+        return {"stopped": "needs_reconnect"}
+
+
+@cache
+def _idempotent(table_name: str, endpoint: str) -> Callable[..., Any]:
+    # Built per table/endpoint (not at import) so tests and the embedded default can point elsewhere.
+    persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
+    wrapped: Callable[..., Any] = idempotent_function(
+        data_keyword_argument="message", config=_CONFIG, persistence_store=persistence
+    )(process_message)
+    return wrapped
+
+
+def record_handler(record: SQSRecord) -> Any:
+    message = parse_message(record)
+    logger.thread_safe_append_keys(
+        correlation_id=message["correlation_id"],
+        account_id=message["account_id"],
+        delivery_id=message["delivery_id"],
+        kind=message["kind"],
+    )
+    try:
+        settings = get_settings()
+        return _idempotent(settings.idempotency_table, os.environ.get("AWS_ENDPOINT_URL", ""))(message=message)
+    except Exception:
+        logger.exception("message failed; it will be retried (then dead-lettered)")
+        raise
+    finally:
+        logger.thread_safe_remove_keys(_LOG_KEYS)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _CONFIG.register_lambda_context(context)
+    # One processor per invocation: it holds the batch's outcomes (the local pump calls us from threads).
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    answer = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(answer)
