@@ -218,11 +218,6 @@ class CreditNote(Document):
     pass
 
 
-class CreditNoteInvoiceLink(SellsyModel):
-    id: int | None = None
-    amount: Decimal | None = None
-
-
 class Money(SellsyModel):
     value: Decimal | None = None
     currency: str | None = None

@@ -16,7 +16,6 @@ from bridge.sellsy.models import (
     Company,
     Contact,
     CreditNote,
-    CreditNoteInvoiceLink,
     Currency,
     CustomFieldValue,
     Estimate,
@@ -135,9 +134,10 @@ class SellsyApi:
     def list_rate_categories(self) -> list[RateCategory]:
         return list(self.client.iterate("/rate-categories", search=False, model=RateCategory))
 
-    def credit_note_invoices(self, credit_note_id: int) -> list[CreditNoteInvoiceLink]:
+    def credit_note_invoices(self, credit_note_id: int) -> list[Invoice]:
+        """The invoices a credit note is linked to (summaries, as Sellsy lists them)."""
         path = f"/credit-notes/{credit_note_id}/invoices"
-        return list(self.client.iterate(path, search=False, model=CreditNoteInvoiceLink))
+        return list(self.client.iterate(path, search=False, model=Invoice))
 
     # -- invoices ---------------------------------------------------------------------------------
     def create_invoice(self, body: dict[str, Any]) -> Invoice:
