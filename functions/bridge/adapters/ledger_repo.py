@@ -148,7 +148,7 @@ def claim(
             ),
             ConditionExpression=(
                 Attr("pk").not_exists()
-                | (Attr("state").ne("done") & (Attr("lease_until").not_exists() | Attr("lease_until").lt(int(clock))))
+                | (Attr("state").ne("done") & (Attr("lease_until").not_exists() | Attr("lease_until").lte(int(clock))))
             ),
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={

@@ -32,7 +32,7 @@ def test_lease_blocks_a_second_worker_until_it_expires(itv):
     ledger_repo.claim("acc1", itv, "t#1", kind="upload_report", marker="m", lease_seconds=60, now=1000)
     with pytest.raises(ledger_repo.ActionBusy):
         ledger_repo.claim("acc1", itv, "t#1", kind="upload_report", marker="m", now=1030)
-    entry, previous = ledger_repo.claim("acc1", itv, "t#1", kind="upload_report", marker="m", now=1061)
+    entry, previous = ledger_repo.claim("acc1", itv, "t#1", kind="upload_report", marker="m", now=1060)
     assert previous == "intent"  # the caller must search for the marker before creating
     assert entry.attempts == 2
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapters import accounts_repo, field_repo, queue, reports_store
+from bridge.adapters.ledger_repo import ActionBusy
 from bridge.domain.accounts import Account
 from bridge.domain.interventions import Intervention
 from bridge.domain.report_pdf import render_report
@@ -223,7 +224,7 @@ def run_completion(
     report_key, load_report = _report_loader(account_id, data)
     planned = plan_actions(account.settings.triggers, data)
     client = sellsy if sellsy is not None else default_client(account)
-    transient: SellsyError | None = None
+    retry_later: Exception | None = None
     for action in planned:
         mark = marker(intervention_id, action.trigger, action.index)
 
@@ -243,20 +244,22 @@ def run_completion(
         except NeedsReconnect as exc:
             accounts_repo.mark_needs_reconnect(account_id, str(exc))
             _log_action_error(account_id, intervention_id, action.key, action.kind, exc, message, correlation_id)
-            transient = None
+            retry_later = None
             break
-        except Exception as exc:  # transient, or a crash: logged, then the queue retries the message
+        except (SellsyError, ActionBusy) as exc:
+            # Transient: the other actions still run; the message is retried for this one.
             _log_action_error(account_id, intervention_id, action.key, action.kind, exc, message, correlation_id)
-            if isinstance(exc, SellsyError):
-                transient = transient or exc
-                continue
+            retry_later = retry_later or exc
+            continue
+        except Exception as exc:  # a crash: logged, the queue retries the whole message
+            _log_action_error(account_id, intervention_id, action.key, action.kind, exc, message, correlation_id)
             raise
         result.outcomes.append(outcome)
         if not outcome.already_done:
             _log_outcome(account_id, intervention_id, action_summary(action.action), outcome, message, correlation_id)
     _link_back(account_id, intervention_id, result.outcomes, report_key)
-    if transient is not None:
-        raise transient
+    if retry_later is not None:
+        raise retry_later
     _schedule_next(account_id, intervention_id)
     return result
 

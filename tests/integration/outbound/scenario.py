@@ -1,0 +1,114 @@
+"""Test data for the outbound flows, made through Sellsy's own API on the sandbox.
+
+Each scenario gets its own client company, opportunity and accepted estimate (rows: two catalogue
+items and a labour line), so tests never depend on the seed's random data nor on each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.adapters import field_repo
+from bridge.domain.interventions import Intervention
+from bridge.sellsy.auth import StaticTokenProvider
+from bridge.sellsy.client import SellsyClient
+
+
+@dataclass
+class Scenario:
+    company_id: int
+    opportunity_id: int
+    estimate_id: int
+    estimate: dict[str, Any]
+    items: list[dict[str, Any]]  # catalogue items (two products) used by the rows
+
+    @property
+    def skus(self) -> list[str]:
+        return [str(i["reference"]) for i in self.items]
+
+
+def sellsy_client(sandbox: Any) -> SellsyClient:
+    return SellsyClient(sandbox.api_url, StaticTokenProvider(sandbox.access_token()), backoff_base=0.01)
+
+
+def make_scenario(sellsy: SellsyClient, *, customer_type: str = "client") -> Scenario:
+    tag = uuid.uuid4().hex[:6]
+    company = sellsy.post("/companies", json={"type": customer_type, "name": f"Outbound {tag} SARL"})
+    steps = sellsy.get("/opportunities/pipelines/1/steps")["data"]
+    opportunity = sellsy.post(
+        "/opportunities",
+        json={
+            "name": f"Maintenance {tag}",
+            "pipeline": 1,
+            "step": steps[0]["id"],
+            "related": [{"type": "company", "id": company["id"]}],
+        },
+    )
+    products = [
+        i for i in sellsy.iterate("/items/search", search=True, filters={"type": ["product"], "is_archived": False})
+    ][:2]
+    estimate = sellsy.post(
+        "/estimates",
+        json={
+            "related": [{"type": "company", "id": company["id"]}, {"type": "opportunity", "id": opportunity["id"]}],
+            "subject": f"Entretien {tag}",
+            "rows": [
+                {"type": "catalog", "related": {"type": "product", "id": products[0]["id"]}, "quantity": "2"},
+                {"type": "catalog", "related": {"type": "product", "id": products[1]["id"]}, "quantity": "1"},
+                {
+                    "type": "single",
+                    "unit_amount": "80.00",
+                    "quantity": "1.5",
+                    "tax_id": 1,
+                    "description": "Main d'oeuvre",
+                },
+            ],
+        },
+    )
+    estimate = sellsy.put(f"/estimates/{estimate['id']}/status", json={"status": "accepted"})
+    return Scenario(company["id"], opportunity["id"], estimate["id"], estimate, products)
+
+
+def store_intervention(account_id: str, scenario: Scenario, *, status: str = "scheduled", **extra: Any) -> Intervention:
+    intervention = Intervention.model_validate(
+        {
+            "id": f"est-{scenario.estimate_id}",
+            "account_id": account_id,
+            "status": status,
+            "source_type": "estimate",
+            "source_id": scenario.estimate_id,
+            "source_status": "accepted",
+            "estimate_id": scenario.estimate_id,
+            "opportunity_id": scenario.opportunity_id,
+            "customer_id": f"company-{scenario.company_id}",
+            "customer_name": scenario.estimate.get("company_name"),
+            "subject": scenario.estimate.get("subject"),
+            "number": scenario.estimate.get("number"),
+            "address": {"lines": ["3 rue des Lilas"], "postal_code": "69003", "city": "Lyon", "country": "France"},
+            **extra,
+        }
+    )
+    assert field_repo.create_intervention(intervention)
+    return intervention
+
+
+def invoices_with(sellsy: SellsyClient, company_id: int, marker_part: str) -> list[dict[str, Any]]:
+    """Invoices of the company whose order reference or subject carries the marker text."""
+    found = []
+    for invoice in sellsy.iterate(
+        "/invoices/search", search=True, filters={"related_objects": [{"type": "company", "id": company_id}]}
+    ):
+        if marker_part in str(invoice.get("order_reference") or "") or marker_part in str(invoice.get("subject")):
+            found.append(sellsy.get(f"/invoices/{invoice['id']}"))
+    return found
+
+
+def row_summary(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What must match between an estimate and its invoice: type, item, quantity, unit price."""
+    return [
+        (r["type"], (r.get("related") or {}).get("id"), str(r.get("quantity")), str(r.get("unit_amount")))
+        for r in rows
+        if r["type"] in ("catalog", "single", "shipping", "packaging")
+    ]

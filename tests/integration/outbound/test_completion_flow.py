@@ -1,0 +1,170 @@
+"""The worker half of F5 on real parts: moto server (ledger, interventions, exchange log, S3) and the
+Sellsy sandbox (invoices, files, comments), driven by ``run_completion`` with a sandbox client."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from bridge.adapters import accounts_repo, field_repo, ledger_repo
+from bridge.domain.accounts import AccountSettings
+from bridge.domain.triggers import marker
+from bridge.flows import accounts as accounts_flow
+from bridge.flows.exchange_log import list_exchanges
+from bridge.flows.outbound.completion import run_completion
+from bridge.flows.outbound.runner import Hooks
+from tests.integration.outbound.scenario import (
+    invoices_with,
+    make_scenario,
+    row_summary,
+    sellsy_client,
+    store_intervention,
+)
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+@pytest.fixture
+def sellsy(sandbox):
+    client = sellsy_client(sandbox)
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def short_lease(monkeypatch):
+    # A crashed attempt keeps its lease; tests retry at once instead of waiting for it to expire.
+    monkeypatch.setenv("OUTBOUND_LEASE_SECONDS", "0")
+
+
+def make_account(triggers: list[dict[str, Any]]) -> str:
+    account_id = f"out-{uuid.uuid4().hex[:8]}"
+    accounts_flow.create_account(
+        name="Outbound test", account_id=account_id, settings=AccountSettings.model_validate({"triggers": triggers})
+    )
+    accounts_repo.set_status(account_id, "active", None)
+    return account_id
+
+
+def message(account_id: str, intervention_id: str) -> dict[str, Any]:
+    return {
+        "kind": "intervention.completed",
+        "account_id": account_id,
+        "delivery_id": uuid.uuid4().hex,
+        "correlation_id": uuid.uuid4().hex,
+        "payload": {"intervention_id": intervention_id},
+    }
+
+
+def completed(account_id: str, scenario, **extra: Any):
+    fields = {
+        "technician": "Marc Dubois",
+        "completed_at": "2026-11-20T15:30:00+00:00",
+        "notes": "Filtre remplacé",
+        "used_items": [{"sku": sku, "quantity": "2"} for sku in scenario.skus],
+    }
+    fields.update(extra)
+    return store_intervention(account_id, scenario, status="completed", **fields)
+
+
+@pytest.mark.parametrize("validate", [False, True])
+def test_convert_quote_creates_one_invoice_whose_rows_match_the_estimate(aws, sellsy, validate):
+    account_id = make_account([{"name": "invoice", "actions": [{"type": "convert_quote", "validate": validate}]}])
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+
+    result = run_completion(message(account_id, intervention.id), sellsy=sellsy)
+
+    [outcome] = result.outcomes
+    assert (outcome.state, outcome.sellsy_type) == ("done", "invoice")
+    mark = marker(intervention.id, "invoice", 0)
+    [invoice] = invoices_with(sellsy, scenario.company_id, mark)
+    assert str(invoice["id"]) == outcome.sellsy_id
+    assert invoice["order_reference"] == mark
+    assert invoice["parent"] == {"id": scenario.estimate_id, "type": "estimate"}
+    assert invoice["status"] == ("due" if validate else "draft")
+    assert row_summary(invoice["rows"]) == row_summary(scenario.estimate["rows"])
+    stored = field_repo.get_intervention(account_id, intervention.id)
+    assert stored.sellsy_links["invoices"] == [f"https://www.sellsy.com/?_f=invoiceOverview&id={invoice['id']}"]
+    assert ledger_repo.get(account_id, intervention.id, "invoice#0").state == "done"
+    # Running the same message again (SQS redelivery) creates nothing.
+    again = run_completion(message(account_id, intervention.id), sellsy=sellsy)
+    assert again.outcomes[0].already_done
+    assert len(invoices_with(sellsy, scenario.company_id, mark)) == 1
+
+
+def test_invoice_from_items_rows_are_the_used_items(aws, sellsy):
+    account_id = make_account([{"name": "items", "actions": [{"type": "invoice_from_items"}]}])
+    scenario = make_scenario(sellsy)
+    used = [
+        {"sku": scenario.skus[0], "quantity": "3"},
+        {"sku": scenario.skus[1], "quantity": "1.5", "unit_price": "42.5", "tax_rate": "10"},
+    ]
+    intervention = completed(account_id, scenario, used_items=used)
+
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+
+    assert outcome.state == "done", outcome.reason
+    [invoice] = invoices_with(sellsy, scenario.company_id, marker(intervention.id, "items", 0))
+    rows = [r for r in invoice["rows"] if r["type"] == "catalog"]
+    assert [(r["reference"], r["related"]["id"], r["quantity"]) for r in rows] == [
+        (scenario.skus[0], scenario.items[0]["id"], "3.00"),
+        (scenario.skus[1], scenario.items[1]["id"], "1.50"),
+    ]
+    assert rows[1]["unit_amount"] == "42.50"
+    assert rows[1]["tax_id"] == 2  # 10 % resolved to the account's tax id by value
+    assert invoice.get("parent") in (None, {})
+
+
+def test_unknown_sku_fails_clearly_and_creates_no_invoice(aws, sellsy):
+    account_id = make_account([{"name": "items", "actions": [{"type": "invoice_from_items"}]}])
+    scenario = make_scenario(sellsy)
+    used = [{"sku": scenario.skus[0], "quantity": "1"}, {"sku": "NO-SUCH-SKU", "quantity": "1"}]
+    intervention = completed(account_id, scenario, used_items=used)
+
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+
+    assert (outcome.state, outcome.code) == ("failed", "unknown_sku")
+    assert "NO-SUCH-SKU" in outcome.reason
+    assert invoices_with(sellsy, scenario.company_id, intervention.id) == []
+    entry = ledger_repo.get(account_id, intervention.id, "items#0")
+    assert entry.state == "failed" and "NO-SUCH-SKU" in entry.reason
+    records, _ = list_exchanges(account_id, status="failed", field_id=intervention.id)
+    assert any("NO-SUCH-SKU" in (r.reason or "") and r.kind == "action_invoice_from_items" for r in records)
+
+
+def test_prospect_is_a_clear_error(aws, sellsy):
+    account_id = make_account([{"name": "invoice", "actions": [{"type": "convert_quote"}]}])
+    scenario = make_scenario(sellsy, customer_type="prospect")
+    intervention = completed(account_id, scenario)
+
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+
+    assert (outcome.state, outcome.code) == ("failed", "customer_is_prospect")
+    assert "prospect" in outcome.reason
+    assert invoices_with(sellsy, scenario.company_id, intervention.id) == []
+
+
+@pytest.mark.parametrize("point", ["before_call", "after_call_before_ledger", "after_ledger"])
+def test_a_crash_at_any_point_then_retries_leave_exactly_one_invoice(aws, sellsy, point):
+    account_id = make_account([{"name": "invoice", "actions": [{"type": "convert_quote", "validate": True}]}])
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+
+    def crash(planned):
+        raise SimulatedCrash(point)
+
+    with pytest.raises(SimulatedCrash):
+        run_completion(message(account_id, intervention.id), sellsy=sellsy, hooks=Hooks(**{point: crash}))
+    for _ in range(2):  # the queue's retry, then a replay
+        [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy, hooks=Hooks()).outcomes
+        assert outcome.state == "done"
+
+    [invoice] = invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0))
+    assert invoice["status"] == "due"
+    entry = ledger_repo.get(account_id, intervention.id, "invoice#0")
+    assert (entry.state, entry.sellsy_id) == ("done", str(invoice["id"]))
