@@ -112,3 +112,19 @@ def row_summary(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         for r in rows
         if r["type"] in ("catalog", "single", "shipping", "packaging")
     ]
+
+
+def sandbox_files(sandbox: Any, target: str, target_id: int, name: str) -> list[dict[str, Any]]:
+    """Files in the sandbox's state attached to one object under one name (with the content hash)."""
+    files = sandbox.state("files")["files"]
+    return [f for f in files if f["name"] == name and {"type": target, "id": target_id} in f["related"]]
+
+
+def sandbox_comments(sandbox: Any, target: str, target_id: int, text_part: str) -> list[dict[str, Any]]:
+    comments = sandbox.state("comments")["comments"]
+    return [c for c in comments if {"type": target, "id": target_id} in c["related"] and text_part in c["description"]]
+
+
+def sandbox_invoices(sandbox: Any, marker_part: str) -> list[dict[str, Any]]:
+    invoices = sandbox.state("invoices")["invoices"]
+    return [i for i in invoices if marker_part in str(i.get("order_reference") or "")]

@@ -3,12 +3,15 @@ Sellsy sandbox (invoices, files, comments), driven by ``run_completion`` with a 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import uuid
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
-from bridge.adapters import accounts_repo, field_repo, ledger_repo
+from bridge.adapters import accounts_repo, field_repo, ledger_repo, reports_store
 from bridge.domain.accounts import AccountSettings
 from bridge.domain.triggers import marker
 from bridge.flows import accounts as accounts_flow
@@ -19,6 +22,9 @@ from tests.integration.outbound.scenario import (
     invoices_with,
     make_scenario,
     row_summary,
+    sandbox_comments,
+    sandbox_files,
+    sandbox_invoices,
     sellsy_client,
     store_intervention,
 )
@@ -168,3 +174,90 @@ def test_a_crash_at_any_point_then_retries_leave_exactly_one_invoice(aws, sellsy
     assert invoice["status"] == "due"
     entry = ledger_repo.get(account_id, intervention.id, "invoice#0")
     assert (entry.state, entry.sellsy_id) == ("done", str(invoice["id"]))
+
+
+FULL_TRIGGER = {
+    "name": "job done",
+    "when": {"has_estimate": True},
+    "actions": [
+        {"type": "convert_quote", "validate": True},
+        {"type": "upload_report", "target": "estimate"},
+        {"type": "upload_report", "target": "opportunity"},
+        {
+            "type": "add_comment",
+            "target": "opportunity",
+            "template": "Intervention {number} terminée par {technician} le {completed_date}. {used_items}",
+        },
+    ],
+}
+
+
+def test_generated_report_goes_to_estimate_and_opportunity_and_comment_is_added(aws, sandbox, sellsy):
+    account_id = make_account([FULL_TRIGGER])
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+
+    result = run_completion(message(account_id, intervention.id), sellsy=sellsy)
+
+    assert [o.state for o in result.outcomes] == ["done"] * 4, [o.reason for o in result.outcomes]
+    pdf = reports_store.read(reports_store.generated_key(account_id, intervention.id))
+    digest = hashlib.sha256(pdf).hexdigest()
+    name = f"report-{intervention.id}.pdf"
+    for target, target_id in (("estimate", scenario.estimate_id), ("opportunity", scenario.opportunity_id)):
+        [attached] = sandbox_files(sandbox, target, target_id, name)
+        assert attached["_sha256"] == digest
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Marc Dubois" in text and scenario.skus[0] in text and "Filtre remplacé" in text
+    [comment] = sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention.id)
+    assert comment["description"].startswith(
+        f"Intervention {scenario.estimate['number']} terminée par Marc Dubois le 2026-11-20."
+    )
+    assert comment["description"].endswith(marker(intervention.id, "job done", 3))
+    stored = field_repo.get_intervention(account_id, intervention.id)
+    assert len(stored.sellsy_links["files"]) == 2 and len(stored.sellsy_links["invoices"]) == 1
+
+
+def test_uploaded_report_above_15_mb_is_a_clear_error(aws, sandbox, sellsy):
+    account_id = make_account([{"name": "r", "actions": [{"type": "upload_report", "target": "estimate"}]}])
+    scenario = make_scenario(sellsy)
+    key = f"{reports_store.report_prefix(account_id, f'est-{scenario.estimate_id}')}upload-big.pdf"
+    aws.client("s3").put_object(Bucket=aws.env["REPORTS_BUCKET"], Key=key, Body=b"%PDF-" + b"0" * (15 * 1024 * 1024))
+    intervention = completed(account_id, scenario, report_key=key)
+
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+
+    assert (outcome.state, outcome.code) == ("failed", "file_too_large")
+    assert "15" in outcome.reason or str(15 * 1024 * 1024) in outcome.reason
+    assert sandbox_files(sandbox, "estimate", scenario.estimate_id, f"report-{intervention.id}.pdf") == []
+
+
+@pytest.mark.parametrize("point", ["before_call", "after_call_before_ledger", "after_ledger"])
+def test_crashes_in_every_action_then_retries_and_replay_leave_one_of_each(aws, sandbox, sellsy, point):
+    account_id = make_account([FULL_TRIGGER])
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+    crashed: set[str] = set()
+
+    def crash_once_per_action(planned):
+        if planned.key not in crashed:
+            crashed.add(planned.key)
+            raise SimulatedCrash(f"{point} {planned.key}")
+
+    hooks = Hooks(**{point: crash_once_per_action})
+    crashes = 0
+    for _ in range(10):
+        try:
+            result = run_completion(message(account_id, intervention.id), sellsy=sellsy, hooks=hooks)
+            break
+        except SimulatedCrash:
+            crashes += 1
+    assert crashes == 4
+    assert [o.state for o in result.outcomes] == ["done"] * 4
+    run_completion(message(account_id, intervention.id), sellsy=sellsy)  # a replay: nothing new
+
+    [invoice] = sandbox_invoices(sandbox, marker(intervention.id, "job done", 0))
+    assert invoice["status"] == "due"
+    name = f"report-{intervention.id}.pdf"
+    assert len(sandbox_files(sandbox, "estimate", scenario.estimate_id, name)) == 1
+    assert len(sandbox_files(sandbox, "opportunity", scenario.opportunity_id, name)) == 1
+    assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention.id)) == 1

@@ -12,7 +12,6 @@ Two halves:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,11 +24,11 @@ from bridge.domain.interventions import Intervention
 from bridge.domain.report_pdf import render_report
 from bridge.domain.triggers import action_summary, marker, plan_actions
 from bridge.flows.exchange_log import record_exchange
+from bridge.flows.inbound import recurrence
 from bridge.flows.outbound.actions import ActionContext
 from bridge.flows.outbound.models import CompletionRequest
 from bridge.flows.outbound.runner import Hooks, Outcome, run_action
 from bridge.flows.outbound.sellsy_ops import SellsyPort
-from bridge.observability import logger
 from bridge.sellsy.errors import NeedsReconnect, SellsyError
 
 KIND = "intervention.completed"
@@ -353,9 +352,5 @@ def _link_back(account_id: str, intervention_id: str, outcomes: list[Outcome], r
 
 
 def _schedule_next(account_id: str, intervention_id: str) -> None:
-    try:
-        recurrence = importlib.import_module("bridge.flows.inbound.recurrence")
-    except ImportError:  # the recurrence flow ships separately; nothing to schedule without it
-        logger.debug("recurrence flow not available")
-        return
+    """F4: a completed intervention whose customer carries a recurring tag gets its follow-up."""
     recurrence.schedule_next(account_id, intervention_id)
