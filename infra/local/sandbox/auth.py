@@ -58,12 +58,8 @@ class Auth:
         self.refresh_ttl = refresh_ttl
         self.ttl_override: int | None = None
         self.clients = {
-            "personal": Client(
-                f"sandbox-personal-{seed}", f"sandbox-secret-{seed}-personal", "personal", single_login
-            ),
-            "private": Client(
-                f"sandbox-private-{seed}", f"sandbox-secret-{seed}-private", "private", single_login
-            ),
+            "personal": Client(f"sandbox-personal-{seed}", f"sandbox-secret-{seed}-personal", "personal", single_login),
+            "private": Client(f"sandbox-private-{seed}", f"sandbox-secret-{seed}-private", "private", single_login),
         }
         self.access: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {}
@@ -111,9 +107,7 @@ class Auth:
         if client is None:
             raise OAuthError(401, "invalid_client", "unknown client_id")
         secret = params.get("client_secret")
-        if (secret_required or secret is not None) and not secrets.compare_digest(
-            secret or "", client.client_secret
-        ):
+        if (secret_required or secret is not None) and not secrets.compare_digest(secret or "", client.client_secret):
             raise OAuthError(401, "invalid_client", "client authentication failed")
         return client
 
@@ -187,9 +181,7 @@ class Auth:
             return Response.json(400, {"error": "unsupported_response_type", "error_description": "use code"})
         challenge = req.arg("code_challenge")
         if not challenge or req.arg("code_challenge_method") != "S256":
-            return Response.json(
-                400, {"error": "invalid_request", "error_description": "PKCE S256 is required"}
-            )
+            return Response.json(400, {"error": "invalid_request", "error_description": "PKCE S256 is required"})
         code = secrets.token_urlsafe(24)
         with self.lock:
             self.codes[code] = {

@@ -23,9 +23,7 @@ def _decode_seek(token: str) -> Any:
     try:
         return json.loads(base64.b64decode(token.encode(), validate=True))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(
-            "Invalid pagination offset", offset="not an offset returned by a previous page"
-        ) from exc
+        raise bad_request("Invalid pagination offset", offset="not an offset returned by a previous page") from exc
 
 
 def page_params(req: Request) -> tuple[int, str | None]:

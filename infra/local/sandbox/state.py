@@ -195,9 +195,7 @@ class State:
                 "symbol": symbol,
                 "is_default": code == "EUR",
             }
-        for index, (label, default) in enumerate(
-            (("Tarif standard", True), ("Tarif revendeur", False)), start=1
-        ):
+        for index, (label, default) in enumerate((("Tarif standard", True), ("Tarif revendeur", False)), start=1):
             self.rate_categories[index] = {
                 "id": index,
                 "label": label,
@@ -216,7 +214,7 @@ class State:
                 "mandatory": False,
                 "rank": cf_id,
                 "related_object": related,
-                "customfield_group": {"id": 1, "name": "Maintenance", "code": "maintenance"},
+                "customfield_group": {"id": 1, "name": "Maintenance", "code": "maintenance", "open_by_default": True},
                 "show_on_pdf": False,
                 "type": cf_type,
                 "parameters": self._cf_parameters(cf_type),
@@ -237,10 +235,12 @@ class State:
     @staticmethod
     def _cf_parameters(cf_type: str) -> dict[str, Any]:
         if cf_type == "numeric":
-            return {"min": None, "max": None, "decimals": 0}
-        if cf_type in ("simple-text",):
-            return {"min": None, "max": None, "default": None}
-        return {"default": None}
+            return {"default_value": None, "min_value": None, "max_value": None}
+        if cf_type == "simple-text":
+            return {"default_value": None, "char_min": None, "char_max": None}
+        if cf_type == "date":
+            return {"min_date": None, "max_date": None}
+        return {"default_value": False}
 
     def _seed_items(self, rng: random.Random) -> None:
         count = self.counts.items
@@ -294,9 +294,7 @@ class State:
                 },
             ]
 
-    def _new_address(
-        self, owner: tuple[str, int], fields: dict[str, Any], invoicing: bool, delivery: bool
-    ) -> int:
+    def _new_address(self, owner: tuple[str, int], fields: dict[str, Any], invoicing: bool, delivery: bool) -> int:
         address_id = self.new_id("address")
         self.addresses[address_id] = {
             "id": address_id,
@@ -315,9 +313,7 @@ class State:
             if company_id > 20:
                 name = f"{name} {company_id}"
             roll = rng.random()
-            company_type = (
-                "client" if roll < 0.7 or company_id <= 3 else ("prospect" if roll < 0.95 else "supplier")
-            )
+            company_type = "client" if roll < 0.7 or company_id <= 3 else ("prospect" if roll < 0.95 else "supplier")
             if company_id in (4, 5):
                 company_type = "prospect"
             siren, siret = siren_siret(rng)
@@ -365,9 +361,7 @@ class State:
             company["invoicing_address_id"] = main
             company["delivery_address_id"] = main
             if rng.random() < 0.3:
-                site = self._new_address(
-                    ("company", company_id), address_fields(rng, "Chantier"), False, True
-                )
+                site = self._new_address(("company", company_id), address_fields(rng, "Chantier"), False, True)
                 company["delivery_address_id"] = site
                 self.addresses[main]["is_delivery_address"] = False
             for contact_index in range(1 + (rng.random() < 0.4)):
@@ -418,20 +412,12 @@ class State:
                 "sync": {"mailchimp": False, "mailjet": False, "simplemail": False},
             }
             self.individuals[individual_id] = individual
-            home = self._new_address(
-                ("individual", individual_id), address_fields(rng, "Domicile"), True, True
-            )
+            home = self._new_address(("individual", individual_id), address_fields(rng, "Domicile"), True, True)
             individual["invoicing_address_id"] = home
             individual["delivery_address_id"] = home
-        self.client_customers = [
-            ("company", cid) for cid, c in self.companies.items() if c["type"] == "client"
-        ]
-        self.client_customers += [
-            ("individual", iid) for iid, i in self.individuals.items() if i["type"] == "client"
-        ]
-        self.any_customers = [
-            ("company", cid) for cid, c in self.companies.items() if c["type"] != "supplier"
-        ]
+        self.client_customers = [("company", cid) for cid, c in self.companies.items() if c["type"] == "client"]
+        self.client_customers += [("individual", iid) for iid, i in self.individuals.items() if i["type"] == "client"]
+        self.any_customers = [("company", cid) for cid, c in self.companies.items() if c["type"] != "supplier"]
         self.any_customers += [("individual", iid) for iid in self.individuals]
 
     def _seed_contact(self, rng: random.Random, created: date, domain: str) -> int:
@@ -473,9 +459,7 @@ class State:
             )
             step_id = rng.randint(1, len(PIPELINE_STEPS))
             created = EPOCH + timedelta(days=rng.randint(0, (TODAY - EPOCH).days - 10))
-            contact_ids = [
-                cid for (co, cid) in self.company_contacts if kind == "company" and co == customer_id
-            ]
+            contact_ids = [cid for (co, cid) in self.company_contacts if kind == "company" and co == customer_id]
             self.opportunities[opp_id] = {
                 "id": opp_id,
                 "number": f"OPP-{opp_id:05d}",
@@ -586,9 +570,7 @@ class State:
         currency: str,
         rows_from: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        customer = (
-            self.companies[customer_id] if customer_type == "company" else self.individuals[customer_id]
-        )
+        customer = self.companies[customer_id] if customer_type == "company" else self.individuals[customer_id]
         rows: list[dict[str, Any]] = []
         if rows_from is not None:
             specs = [self.row_spec_from(row) for row in rows_from]
@@ -616,8 +598,7 @@ class State:
             "note": "Merci de votre confiance.",
             "rate_category_id": 1,
             "rows": rows,
-            "company_name": customer.get("name")
-            or f"{customer.get('first_name', '')} {customer['last_name']}",
+            "company_name": customer.get("name") or f"{customer.get('first_name', '')} {customer['last_name']}",
             "company_reference": customer.get("reference") or "",
         }
         if kind == "invoice":
@@ -630,9 +611,7 @@ class State:
         item_id = rng.randint(1, len(self.items))
         item = self.items[item_id]
         roll = rng.random()
-        row_discount = (
-            {"type": "percent", "value": str(rng.choice((5, 10, 15)))} if rng.random() < 0.2 else None
-        )
+        row_discount = {"type": "percent", "value": str(rng.choice((5, 10, 15)))} if rng.random() < 0.2 else None
         if item["type"] in ("shipping", "packaging"):
             spec: dict[str, Any] = {
                 "type": item["type"],
@@ -648,9 +627,7 @@ class State:
                 "type": "catalog",
                 "related": {"id": item_id, "type": item["type"]},
                 "unit_amount": item["reference_price_taxes_exc"],
-                "quantity": money(
-                    Decimal(rng.choice((1, 1, 2, 3, 4))) * (Decimal("1.5") if roll < 0.1 else 1)
-                ),
+                "quantity": money(Decimal(rng.choice((1, 1, 2, 3, 4))) * (Decimal("1.5") if roll < 0.1 else 1)),
                 "tax_id": item["tax_id"],
                 "unit_id": item["unit_id"],
                 "reference": item["reference"],
@@ -771,7 +748,5 @@ class State:
 
     def credit_notes_of_invoice(self, invoice_id: int) -> list[int]:
         return sorted(
-            cn
-            for cn, links in self.credit_links.items()
-            if invoice_id in links and self.docs["creditnote"].exists(cn)
+            cn for cn, links in self.credit_links.items() if invoice_id in links and self.docs["creditnote"].exists(cn)
         )

@@ -50,9 +50,7 @@ class WebhookEmitter:
         self.log: list[dict[str, Any]] = []
         self.in_flight = 0
         self.stopped = False
-        self.threads = [
-            threading.Thread(target=self._run, name=f"sandbox-webhooks-{i}", daemon=True) for i in range(2)
-        ]
+        self.threads = [threading.Thread(target=self._run, name=f"sandbox-webhooks-{i}", daemon=True) for i in range(2)]
         self.started = False
         self.client = httpx.Client(timeout=app.config.webhook_timeout_seconds)
 
@@ -90,9 +88,7 @@ class WebhookEmitter:
             if config_id not in enabled:
                 continue
             payload = {key: str(value) for key, value in fields.items()}
-            payload.update(
-                {"timestamp": timestamp, "corpid": str(state.corp_id), "ownertype": "staff", "ownerid": "1"}
-            )
+            payload.update({"timestamp": timestamp, "corpid": str(state.corp_id), "ownertype": "staff", "ownerid": "1"})
             if hook.get("object_in_payload") and related_object is not None:
                 payload["relatedobject"] = related_object  # type: ignore[assignment]
             document = json.dumps(payload, ensure_ascii=False)

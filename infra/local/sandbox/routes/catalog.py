@@ -137,9 +137,7 @@ def register(app: SandboxApp) -> None:
         if "type" in filters and not isinstance(filters["type"], list):
             raise bad_request("Validation failed", **{"filters.type": "an array of item types is expected"})
         with st().lock:
-            return paginate(
-                req, [i for i in st().items.values() if item_match(i, filters)], orders=item_orders
-            )
+            return paginate(req, [i for i in st().items.values() if item_match(i, filters)], orders=item_orders)
 
     def get_item(item_id: int) -> dict[str, Any]:
         item = st().items.get(item_id)
@@ -167,9 +165,7 @@ def register(app: SandboxApp) -> None:
     def create_item(req: Request) -> Response:
         body = req.json_object()
         require(body, "type", "reference")
-        check_types(
-            body, name=str, reference=str, reference_price=str, tax_id=int, unit_id=int, is_archived=bool
-        )
+        check_types(body, name=str, reference=str, reference_price=str, tax_id=int, unit_id=int, is_archived=bool)
         if body["type"] not in ("product", "service"):
             raise bad_request("Validation failed", type="product or service")
         with st().lock:

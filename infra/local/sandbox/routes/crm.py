@@ -129,17 +129,17 @@ def register(app: SandboxApp) -> None:
             return out
         state = st()
         embed: dict[str, Any] = {}
+        # An embed that resolves to nothing is left out (the file does not allow null there).
         for name in ("invoicing_address", "delivery_address"):
-            if name in embeds:
-                embed[name] = address_embed(state, obj.get(f"{name}_id"))
+            address = address_embed(state, obj.get(f"{name}_id"))
+            if name in embeds and address:
+                embed[name] = address
         for name in ("main_contact", "dunning_contact", "invoicing_contact"):
-            if name in embeds:
-                contact = state.contacts.get(obj.get(f"{name}_id") or 0)
-                embed[name] = copy.deepcopy(contact) if contact else None
+            contact = state.contacts.get(obj.get(f"{name}_id") or 0)
+            if name in embeds and contact:
+                embed[name] = copy.deepcopy(contact)
         if "smart_tags" in embeds:
-            embed["smart_tags"] = [st().smart_tags[t] for t in state.tag_links.get((kind, obj["id"]), [])][
-                :20
-            ]
+            embed["smart_tags"] = [st().smart_tags[t] for t in state.tag_links.get((kind, obj["id"]), [])][:20]
         if "owner" in embeds:
             embed["owner"] = state.staffs.get(obj["owner"]["id"])
         if "opportunities" in embeds and kind != "contact":
@@ -261,9 +261,7 @@ def register(app: SandboxApp) -> None:
             return Response.empty(204)
         state = st()
         with state.lock:
-            object_id = (
-                (max(third_store(kind), default=0) + 1) if kind != "contact" else state.new_id("contact")
-            )
+            object_id = (max(third_store(kind), default=0) + 1) if kind != "contact" else state.new_id("contact")
             now = app.now()
             obj: dict[str, Any] = {
                 "id": object_id,
@@ -424,9 +422,7 @@ def register(app: SandboxApp) -> None:
             is_invoicing_address=bool,
             is_delivery_address=bool,
         )
-        if "country_code" in body and not (
-            isinstance(body["country_code"], str) and len(body["country_code"]) == 2
-        ):
+        if "country_code" in body and not (isinstance(body["country_code"], str) and len(body["country_code"]) == 2):
             raise bad_request("Validation failed", country_code="two-letter ISO country code expected")
         return body
 
@@ -570,18 +566,14 @@ def register(app: SandboxApp) -> None:
     def company_contacts(req: Request, id: int) -> Response:
         with st().lock:
             get_third("company", id)
-            contacts = [
-                st().contacts[ct] for (co, ct) in st().company_contacts if co == id and ct in st().contacts
-            ]
+            contacts = [st().contacts[ct] for (co, ct) in st().company_contacts if co == id and ct in st().contacts]
         return list_third("contact", req, contacts)
 
     @route("GET", "/v2/contacts/{id}/companies")
     def contact_companies(req: Request, id: int) -> Response:
         with st().lock:
             get_third("contact", id)
-            companies = [
-                st().companies[co] for (co, ct) in st().company_contacts if ct == id and co in st().companies
-            ]
+            companies = [st().companies[co] for (co, ct) in st().company_contacts if ct == id and co in st().companies]
         return list_third("company", req, companies)
 
     # -- custom field values and smart tags on third parties ----------------------------------------
@@ -639,9 +631,7 @@ def register(app: SandboxApp) -> None:
                 raise bad_request("Validation failed", **{f"[{index}]": "id and value are required"})
             definition = state.custom_fields.get(entry["id"])
             if definition is None:
-                raise bad_request(
-                    "Validation failed", **{f"[{index}].id": f"unknown custom field {entry['id']}"}
-                )
+                raise bad_request("Validation failed", **{f"[{index}].id": f"unknown custom field {entry['id']}"})
             value = entry["value"]
             if definition["type"] == "boolean" and value is not None and not isinstance(value, bool):
                 raise bad_request("Validation failed", **{f"[{index}].value": "boolean expected"})
