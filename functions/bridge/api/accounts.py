@@ -29,9 +29,7 @@ router = Router()
 TAGS = ["accounts"]
 
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, max_length=64, description="Our account id")]
-SigningKey = Annotated[
-    str, Field(min_length=16, max_length=256, description="Write-only; kept in Secrets Manager")
-]
+SigningKey = Annotated[str, Field(min_length=16, max_length=256, description="Write-only; kept in Secrets Manager")]
 
 
 class _Input(BaseModel):
@@ -107,10 +105,9 @@ class WebhookRegistration(_Input):
     endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] | None = Field(
         default=None, description="Defaults to this API's /webhooks/sellsy/{account_id}"
     )
-    events: (
-        Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_]+\.[A-Za-z_]+$")]], Field(min_length=1)]
-        | None
-    ) = None
+    events: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_]+\.[A-Za-z_]+$")]], Field(min_length=1)] | None = (
+        None
+    )
 
 
 def public_base_url() -> str:
@@ -191,9 +188,7 @@ def connect(account_id: AccountId, body: Annotated[Connection, Body()]) -> Accou
                 account_id, client_id=body.client_id, client_secret=body.client_secret
             )
         assert body.access_token
-        return flow.connect_access_token(
-            account_id, access_token=body.access_token, expires_at=body.expires_at
-        )
+        return flow.connect_access_token(account_id, access_token=body.access_token, expires_at=body.expires_at)
     except flow.ConnectionRefused as exc:
         raise ApiError(400, "connection_refused", str(exc)) from exc
     except SellsyUnavailable as exc:
@@ -250,6 +245,4 @@ def register_webhook(account_id: AccountId, body: Annotated[WebhookRegistration,
     except SellsyUnavailable as exc:
         raise ApiError(503, "sellsy_unavailable", "Sellsy could not be reached; try again later") from exc
     except SellsyError as exc:
-        raise ApiError(
-            400, "sellsy_refused", f"Sellsy refused the webhook: {exc.message}", exc.details
-        ) from exc
+        raise ApiError(400, "sellsy_refused", f"Sellsy refused the webhook: {exc.message}", exc.details) from exc

@@ -59,6 +59,4 @@ def authentication_problem(event: dict[str, Any]) -> str | None:
 def caller(event: dict[str, Any]) -> str:
     """A loggable caller identity (IAM user ARN, or 'bearer' locally); never the token."""
     iam = (event.get("requestContext", {}).get("authorizer") or {}).get("iam") or {}
-    return str(
-        iam.get("userArn") or iam.get("userId") or ("bearer" if auth_mode() == "bearer" else "anonymous")
-    )
+    return str(iam.get("userArn") or iam.get("userId") or ("bearer" if auth_mode() == "bearer" else "anonymous"))

@@ -88,9 +88,7 @@ def list_exchanges(
 def get_exchange(account_id: AccountId, exchange_id: ExchangeId) -> ExchangeRecord:
     record = exchange_log.get_exchange(account_id, exchange_id)
     if record is None:
-        raise ApiError(
-            404, "not_found", f"exchange {exchange_id!r} does not exist for account {account_id!r}"
-        )
+        raise ApiError(404, "not_found", f"exchange {exchange_id!r} does not exist for account {account_id!r}")
     return record
 
 

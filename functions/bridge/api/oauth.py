@@ -37,9 +37,7 @@ def oauth_callback(
     error_description: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> CallbackAnswer:
     if error:
-        raise ApiError(
-            400, "authorization_denied", f"Sellsy did not grant access: {error_description or error}"
-        )
+        raise ApiError(400, "authorization_denied", f"Sellsy did not grant access: {error_description or error}")
     if not state or not code:
         raise ApiError(400, "missing_parameter", "the callback needs both 'code' and 'state'")
     try:

@@ -59,9 +59,7 @@ class Recurrence(BaseModel):
 def parse_recurrence(value: str) -> Recurrence:
     match = _RECURRENCE.match(value)
     if not match or not any(match.groups()):
-        raise ValueError(
-            f"recurrence {value!r} is not an ISO 8601 date duration such as P1Y, P6M, P2W or P90D"
-        )
+        raise ValueError(f"recurrence {value!r} is not an ISO 8601 date duration such as P1Y, P6M, P2W or P90D")
     years, months, weeks, days = (int(g) if g else 0 for g in match.groups())
     if years + months + weeks + days == 0:
         raise ValueError(f"recurrence {value!r} is a zero-length period")
@@ -91,9 +89,9 @@ class CustomFieldRule(_Strict):
     )
     tag: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     recurrence: str | None = Field(default=None, description="ISO 8601 date duration, e.g. P1Y")
-    attribute: (
-        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None
-    ) = Field(default=None, description="Intervention attribute receiving the field's value")
+    attribute: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
+        default=None, description="Intervention attribute receiving the field's value"
+    )
 
     @field_validator("recurrence")
     @classmethod
@@ -182,9 +180,7 @@ class AddComment(_Strict):
     template: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
-TriggerAction = Annotated[
-    ConvertQuote | InvoiceFromItems | UploadReport | AddComment, Field(discriminator="type")
-]
+TriggerAction = Annotated[ConvertQuote | InvoiceFromItems | UploadReport | AddComment, Field(discriminator="type")]
 
 
 class Trigger(_Strict):
@@ -196,13 +192,9 @@ class Trigger(_Strict):
     def _coherent(self) -> Trigger:
         kinds = [a.type for a in self.actions]
         if "convert_quote" in kinds and self.when.has_estimate is False:
-            raise ValueError(
-                f"trigger {self.name!r}: convert_quote needs an estimate but has_estimate is false"
-            )
+            raise ValueError(f"trigger {self.name!r}: convert_quote needs an estimate but has_estimate is false")
         if kinds.count("convert_quote") + kinds.count("invoice_from_items") > 1:
-            raise ValueError(
-                f"trigger {self.name!r}: at most one invoicing action (convert_quote/invoice_from_items)"
-            )
+            raise ValueError(f"trigger {self.name!r}: at most one invoicing action (convert_quote/invoice_from_items)")
         return self
 
 
@@ -212,9 +204,7 @@ class Trigger(_Strict):
 class AccountSettings(_Strict):
     base_currency: str = Field(default="EUR", description="ISO 4217 code of the revenue base currency")
     sync_direction: SyncDirection = "sellsy_to_field"
-    custom_field_rules: Annotated[list[CustomFieldRule], Field(max_length=MAX_RULES)] = Field(
-        default_factory=list
-    )
+    custom_field_rules: Annotated[list[CustomFieldRule], Field(max_length=MAX_RULES)] = Field(default_factory=list)
     triggers: Annotated[list[Trigger], Field(max_length=MAX_TRIGGERS)] = Field(default_factory=list)
     deep_link_host: DeepLinkHost = "www.sellsy.com"
     daily_quota_reserve: int = Field(

@@ -96,9 +96,7 @@ _BEARER = r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/\-]+=*"
 _JWT = r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"
 # Opaque credentials: 32+ chars of token alphabet mixing letters and digits (no spaces, no dashes
 # between short groups, so UUIDs and ISO dates are left alone).
-_OPAQUE = (
-    r"(?<![A-Za-z0-9_\-])(?=[A-Za-z0-9_]*\d)(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{32,}(?![A-Za-z0-9_\-])"
-)
+_OPAQUE = r"(?<![A-Za-z0-9_\-])(?=[A-Za-z0-9_]*\d)(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{32,}(?![A-Za-z0-9_\-])"
 _PATTERN = "|".join(f"(?:{p})" for p in (_JWT, _BEARER, _EMAIL, _PHONE, _OPAQUE))
 _COMPILED = re.compile(_PATTERN)
 

@@ -116,9 +116,7 @@ def _endpoint(endpoint: TokenEndpoint | None) -> TokenEndpoint:
 def _activate(account_id: str, method: AuthMethod, credentials: Credentials) -> Account:
     factory.token_store().save_credentials(account_id, credentials)
     factory.forget_account(account_id)  # cached clients of this process hold the old tokens
-    account = accounts_repo.set_status(
-        account_id, "active", None, auth_method=method, connected_at=datetime.now(UTC)
-    )
+    account = accounts_repo.set_status(account_id, "active", None, auth_method=method, connected_at=datetime.now(UTC))
     record_exchange(
         account_id=account_id,
         direction="internal",
@@ -296,7 +294,9 @@ def register_webhook(
     started = time.perf_counter()
     try:
         if account.sellsy_webhook_id:
-            created = sellsy.put(f"/webhooks/{account.sellsy_webhook_id}", json=body)
+            # The edit schema has no "type" (a webhook's kind can't change).
+            edit = {k: v for k, v in body.items() if k != "type"}
+            created = sellsy.put(f"/webhooks/{account.sellsy_webhook_id}", json=edit)
         else:
             created = sellsy.post("/webhooks", json=body)
     except SellsyError as exc:

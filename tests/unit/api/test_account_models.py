@@ -148,9 +148,7 @@ def test_recurrence_parses_calendar_periods() -> None:
 
 
 def test_settings_patch_replaces_keys_and_revalidates() -> None:
-    account = Account(
-        id="acme", name="Acme", settings=AccountSettings(triggers=[Trigger.model_validate(TRIGGER)])
-    )
+    account = Account(id="acme", name="Acme", settings=AccountSettings(triggers=[Trigger.model_validate(TRIGGER)]))
     patched = account.with_settings_patch({"base_currency": "gbp"})
     assert patched.settings.base_currency == "GBP"
     assert patched.settings.triggers == account.settings.triggers
