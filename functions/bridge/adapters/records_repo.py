@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from bridge.adapters.aws import dynamodb_table
@@ -33,7 +32,6 @@ from bridge.settings import get_settings
 
 SHARDS = 8
 BATCH_GET_MAX = 100
-_SER, _DE = TypeSerializer(), TypeDeserializer()
 
 
 class RecordNotFound(LookupError):
@@ -78,15 +76,12 @@ def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dic
     found: dict[str, dict[str, Any]] = {}
     wanted = list(dict.fromkeys(keys))
     for start in range(0, len(wanted), BATCH_GET_MAX):
-        keys_low = [
-            {k: _SER.serialize(v) for k, v in record_key(account_id, stream, key).items()}
-            for key in wanted[start : start + BATCH_GET_MAX]
-        ]
-        request: dict[str, Any] = {table.name: {"Keys": keys_low, "ConsistentRead": True}}
+        # The resource's client (de)serialises DynamoDB types itself: plain Python keys and items.
+        batch = [record_key(account_id, stream, key) for key in wanted[start : start + BATCH_GET_MAX]]
+        request: dict[str, Any] = {table.name: {"Keys": batch, "ConsistentRead": True}}
         while request:
             answer = client.batch_get_item(RequestItems=request)
-            for low in answer.get("Responses", {}).get(table.name, []):
-                item = {k: _DE.deserialize(v) for k, v in low.items()}
+            for item in answer.get("Responses", {}).get(table.name, []):
                 found[item["sk"]] = item
             request = answer.get("UnprocessedKeys") or {}
     return found

@@ -50,25 +50,24 @@ def merge_record(
                 locked_differs = True
             merged[name] = stored_data[name]
     new_hash = stable_hash(merged)
-    content_changed = new_hash != stored.get("hash") or any(stored.get(k) != v for k, v in extra.items())
+    extra_changed = any(stored.get(k) != v for k, v in extra.items())
 
-    if content_changed:
+    if new_hash != stored.get("hash"):
         outcome: Outcome = "created" if stored.get("created_run") == run_id else "updated"
-        item = _item(
-            pk, key, stream, account_id, merged, run_id, now, extra, locked, stored.get("created_run")
-        )
+        item = _item(pk, key, stream, account_id, merged, run_id, now, extra, locked, stored.get("created_run"))
         item["changed_run"] = run_id
         item["first_seen_at"] = stored.get("first_seen_at", now)
         return Merged(outcome, item)
 
-    # Content as stored: only the bookkeeping may need a write (seen in this run, no longer missing).
+    # Data as stored: only bookkeeping may need a write (seen in this run, summary hash, not missing).
     if stored.get("changed_run") == run_id:
         outcome = "created" if stored.get("created_run") == run_id else "updated"
     else:
         outcome = "locked_skipped" if locked_differs else "unchanged"
-    if stored.get("last_seen_run") == run_id and "not_seen_since" not in stored:
+    if stored.get("last_seen_run") == run_id and "not_seen_since" not in stored and not extra_changed:
         return Merged(outcome, None)
     item = {k: v for k, v in stored.items() if k != "not_seen_since"}
+    item.update(extra)
     item["last_seen_run"] = run_id
     return Merged(outcome, item)
 
