@@ -317,7 +317,7 @@ def register(app: SandboxApp) -> None:
         for other in related:
             if other.get("type") == "opportunity" and other.get("id") not in st().opportunities:
                 raise bad_request("Validation failed", related=f"no opportunity with id {other.get('id')}")
-        return str(kind), int(customer_id)
+        return str(kind), int(customer_id or 0)
 
     def create_document(kind: str, req: Request) -> Response:
         body = req.json_object()
