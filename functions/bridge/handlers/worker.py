@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -54,9 +55,9 @@ def parse_message(record: SQSRecord) -> dict[str, Any]:
     if not isinstance(message, dict) or not message.get("kind") or not message.get("account_id"):
         raise PoisonMessage("message lacks 'kind' or 'account_id'")
     message.setdefault("delivery_id", record.message_id)
-    attributes: Any = record.message_attributes or {}
-    attribute = attributes.get("correlation_id")
-    message.setdefault("correlation_id", (attribute.string_value if attribute else None) or message["delivery_id"])
+    raw_attributes = record.raw_event.get("messageAttributes") or {}
+    from_attribute = (raw_attributes.get("correlation_id") or {}).get("stringValue")
+    message.setdefault("correlation_id", from_attribute or message["delivery_id"])
     return message
 
 
@@ -89,7 +90,13 @@ def _idempotent(table_name: str, endpoint: str) -> Callable[..., Any]:
 
 
 def record_handler(record: SQSRecord) -> Any:
-    message = parse_message(record)
+    try:
+        message = parse_message(record)
+    except PoisonMessage as exc:
+        logger.error(
+            "poison message: it will reach the DLQ", extra={"message_id": record.message_id, "problem": str(exc)}
+        )
+        raise
     logger.thread_safe_append_keys(
         correlation_id=message["correlation_id"],
         account_id=message["account_id"],
@@ -98,10 +105,14 @@ def record_handler(record: SQSRecord) -> Any:
     )
     try:
         settings = get_settings()
-        return _idempotent(settings.idempotency_table, os.environ.get("AWS_ENDPOINT_URL", ""))(message=message)
+        result = _idempotent(settings.idempotency_table, os.environ.get("AWS_ENDPOINT_URL", ""))(message=message)
     except Exception:
         logger.exception("message failed; it will be retried (then dead-lettered)")
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
         raise
+    else:
+        metrics.add_metric(name="MessagesProcessed", unit=MetricUnit.Count, value=1)
+        return result
     finally:
         logger.thread_safe_remove_keys(_LOG_KEYS)
 
