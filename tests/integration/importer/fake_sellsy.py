@@ -58,28 +58,48 @@ def _row(rng: random.Random, row_id: int, item_id: int) -> dict[str, Any]:
 
 
 class FakeSellsy:
-    def __init__(self, *, invoices: int = 250, credit_notes: int = 20, items: int = 30, companies: int = 40, seed: int = 3):
+    def __init__(
+        self, *, invoices: int = 250, credit_notes: int = 20, items: int = 30, companies: int = 40, seed: int = 3
+    ):
         rng = random.Random(seed)
         self.rng = rng
         self.quota = Quota()
         self.route_calls: dict[str, int] = {}
         self.companies = {
-            i: {"id": i, "type": "client", "name": f"Company {i}", "email": f"c{i}@example.com",
-                "updated_at": "2026-01-01T00:00:00+00:00"}
+            i: {
+                "id": i,
+                "type": "client",
+                "name": f"Company {i}",
+                "email": f"c{i}@example.com",
+                "updated_at": "2026-01-01T00:00:00+00:00",
+            }
             for i in range(1, companies + 1)
         }
         self.individuals = {
-            i: {"id": i, "type": "client", "first_name": "Ann", "last_name": f"Doe{i}", "email": None,
-                "updated_at": "2026-01-01T00:00:00+00:00"}
+            i: {
+                "id": i,
+                "type": "client",
+                "first_name": "Ann",
+                "last_name": f"Doe{i}",
+                "email": None,
+                "updated_at": "2026-01-01T00:00:00+00:00",
+            }
             for i in range(1, 6)
         }
         self.items = {
-            i: {"id": i, "type": "product" if i % 3 else "service", "name": f"Item {i}" if i % 5 else None,
-                "reference": f"SKU-{i}", "is_archived": i % 7 == 0, "currency": "EUR"}
+            i: {
+                "id": i,
+                "type": "product" if i % 3 else "service",
+                "name": f"Item {i}" if i % 5 else None,
+                "reference": f"SKU-{i}",
+                "is_archived": i % 7 == 0,
+                "currency": "EUR",
+            }
             for i in range(1, items + 1)
         }
-        self.prices = {i: [{"rate_category_id": 1, "amount_excl_tax": f"{i * 3}.50", "amount_incl_tax": "0"}]
-                       for i in self.items}
+        self.prices = {
+            i: [{"rate_category_id": 1, "amount_excl_tax": f"{i * 3}.50", "amount_incl_tax": "0"}] for i in self.items
+        }
         self.invoices: dict[int, dict[str, Any]] = {}
         row_id = 1000
         for n in range(1, invoices + 1):
@@ -100,10 +120,16 @@ class FakeSellsy:
         inc = sum(float(r["amount_tax_inc"]) for r in rows)
         day = 1 + n % 28
         return {
-            "id": n, "number": number, "status": status, "date": f"2026-03-{day:02d}", "due_date": "2026-04-30",
-            "currency": currency, "amounts": {"total_excl_tax": f"{exc:.2f}", "total_incl_tax": f"{inc:.2f}"},
+            "id": n,
+            "number": number,
+            "status": status,
+            "date": f"2026-03-{day:02d}",
+            "due_date": "2026-04-30",
+            "currency": currency,
+            "amounts": {"total_excl_tax": f"{exc:.2f}", "total_incl_tax": f"{inc:.2f}"},
             "related": [{"type": "company", "id": 1 + n % 40}],
-            "service_dates": {"start": "2026-03-01", "end": "2026-03-31"}, "rows": rows,
+            "service_dates": {"start": "2026-03-01", "end": "2026-03-31"},
+            "rows": rows,
         }
 
     # -- what the importer calls ---------------------------------------------------------------------
@@ -150,13 +176,20 @@ class FakeSellsy:
             rows = [r for r in rows if r["updated_at"] >= since]
         return copy.deepcopy(rows)
 
-    def iter_pages(self, path: str, *, search: bool, filters: dict[str, Any] | None = None,
-                   offset: str | None = None, limit: int = 100, **_: Any):
+    def iter_pages(
+        self,
+        path: str,
+        *,
+        search: bool,
+        filters: dict[str, Any] | None = None,
+        offset: str | None = None,
+        limit: int = 100,
+        **_: Any,
+    ):
         rows = self._source(path, filters or {})
         start = 0 if offset is None else json.loads(base64.b64decode(offset))["i"]
         while True:
-            route = path if not path.split("/")[-1].isdigit() else path
-            key = "/".join("{id}" if p.isdigit() else p for p in route.split("/"))
+            key = "/".join("{id}" if p.isdigit() else p for p in path.split("/"))
             self._count(("POST " if search else "GET ") + key)
             chunk = rows[start : start + limit]
             end = start + len(chunk)

@@ -6,7 +6,6 @@ import gzip
 import json
 import random
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -91,7 +90,9 @@ def test_full_import_equals_source_through_the_mapping(aws, account_id):
 
     # base-currency provenance: USD converted with an ECB rate, XOF flagged
     usd = next(line["data"] for line in lines.values() if line["data"]["currency"] == "USD")
-    assert usd["fx_rate"] and usd["fx_rate_date"] and "ECB" in usd["fx_source"] and usd["amount_excl_tax_base"] is not None
+    assert (
+        usd["fx_rate"] and usd["fx_rate_date"] and "ECB" in usd["fx_source"] and usd["amount_excl_tax_base"] is not None
+    )
     xof = next(line["data"] for line in lines.values() if line["data"]["currency"] == "XOF")
     assert xof["fx_rate"] is None and xof["amount_excl_tax_base"] is None and "XOF" in xof["fx_missing"]
 
@@ -107,6 +108,7 @@ def test_full_import_equals_source_through_the_mapping(aws, account_id):
     assert counters["invoices"]["created"] == len(sellsy.invoices)
 
 
+@pytest.mark.slow
 def test_crash_at_random_pages_ends_identical_to_a_clean_run(aws):
     clean = f"c{uuid.uuid4().hex[:8]}"
     run_to_end(clean, FakeSellsy(invoices=260, credit_notes=15), None)
@@ -180,12 +182,12 @@ def test_document_deleted_in_sellsy_stays_and_is_marked(aws, account_id):
     assert answer["progress"]["counters"]["invoices"]["not_seen"] == 1
 
 
+@pytest.mark.slow
 def test_short_chunks_resume_from_checkpoints_with_the_same_result(aws):
     whole, chunked = f"w{uuid.uuid4().hex[:8]}", f"s{uuid.uuid4().hex[:8]}"
-    run_to_end(whole, FakeSellsy(invoices=230), None)
-    sellsy = FakeSellsy(invoices=230)
+    run_to_end(whole, FakeSellsy(invoices=130), None)
+    sellsy = FakeSellsy(invoices=130)
     deps = ImportDeps(client=sellsy, base_currency="EUR", export_bucket=None)
-    budget = iter(range(10**6))
     answers = []
     run_id = None
     while True:
@@ -198,10 +200,8 @@ def test_short_chunks_resume_from_checkpoints_with_the_same_result(aws):
         answer = run_chunk(chunked, deps, run_id=run_id, remaining_ms=remaining, margin_ms=1)
         run_id = answer["run_id"]
         answers.append(answer)
-        next(budget)
         if answer["done"]:
             break
     assert len(answers) > 5 and answers[-1]["status"] == "done"
     assert data_of(chunked) == data_of(whole)
-    assert sellsy.route_calls["GET /invoices/{id}"] == 230  # no detail fetched twice across chunks
-    assert Decimal(1) == 1
+    assert sellsy.route_calls["GET /invoices/{id}"] == 130  # no detail fetched twice across chunks
