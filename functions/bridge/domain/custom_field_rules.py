@@ -100,11 +100,19 @@ def as_dict(values: Sequence[CustomFieldValue]) -> dict[str, Any]:
     return out
 
 
+def rule_applies(rule: CustomFieldRule, value: Any) -> bool:
+    """``equals`` absent or null means "whenever the field is set" (a stored rule comes back with
+    ``equals: null``, so the model's fields-set bookkeeping cannot be relied on here)."""
+    if rule.equals is None:
+        return value is not None and value not in ("", [], {}) and value is not False
+    return rule.matches(value)
+
+
 def evaluate(rules: Iterable[CustomFieldRule], values: Sequence[CustomFieldValue]) -> RuleOutcome:
     outcome = RuleOutcome()
     for rule in rules:
         found = find(values, rule.custom_field)
-        if found is None or not rule.matches(found.value):
+        if found is None or not rule_applies(rule, found.value):
             continue
         if rule.tag and rule.tag not in outcome.tags:
             outcome.tags.append(rule.tag)
