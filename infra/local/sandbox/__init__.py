@@ -18,6 +18,21 @@ from infra.local.sandbox.recorder import Exchange
 __all__ = ["Exchange", "FaultConfig", "QuotaConfig", "Sandbox", "SandboxConfig"]
 
 
+class Snapshot(list[Any]):
+    """A list of objects of one type that also answers `snapshot[type]` with itself."""
+
+    def __init__(self, kind: str, items: list[Any]) -> None:
+        super().__init__(items)
+        self.kind = kind
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key != self.kind:
+                raise KeyError(key)
+            return self
+        return super().__getitem__(key)
+
+
 class Sandbox:
     """Owns one sandbox server; control helpers call its `/_sandbox/` endpoints over HTTP."""
 
@@ -132,7 +147,14 @@ class Sandbox:
         self._call("POST", "/reset")
 
     def state(self, kind: str | None = None) -> Any:
-        return self._call("GET", "/state", params={"type": kind} if kind else None)
+        """Snapshot of the whole state (dict by type), or of one type as a list of objects.
+
+        `sb.state("invoices")` is the list; `sb.state("invoices")["invoices"]` gives the same list
+        (both spellings are in use).
+        """
+        if not kind:
+            return self._call("GET", "/state")
+        return Snapshot(kind, self._call("GET", "/state", params={"type": kind})[kind])
 
     def calls(self) -> dict[str, Any]:
         return dict(self._call("GET", "/calls"))

@@ -62,20 +62,16 @@ def iso_datetime(day: date, seconds: int = 36_000) -> str:
 
 
 def _luhn_complete(digits: str) -> str:
-    """Append the Luhn check digit (SIREN/SIRET use Luhn)."""
-    for check in range(10):
-        candidate = digits + str(check)
-        total = 0
-        for index, char in enumerate(reversed(candidate)):
-            value = int(char) * (2 if index % 2 else 1)
-            total += value - 9 if value > 9 else value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
+    """Append the Luhn check digit (SIREN and SIRET are Luhn numbers)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (1 if index % 2 else 2)  # the check digit will take position 0
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
 
 
 def siren_siret(rng: random.Random) -> tuple[str, str]:
-    siren = _luhn_complete("".join(str(rng.randint(0, 9)) for _ in range(8)))
+    siren = _luhn_complete(f"{rng.randrange(10**8):08d}")
     siret = _luhn_complete(siren + f"{rng.randint(1, 99):04d}")
     return siren, siret
 
@@ -123,8 +119,9 @@ def ascii_slug(text: str) -> str:
 
 
 def phone(rng: random.Random, mobile: bool = False) -> str:
-    head = rng.choice(("06", "07")) if mobile else rng.choice(("01", "02", "03", "04", "05", "09"))
-    return "+33 " + head[1] + " " + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4))
+    head = ("6", "7")[rng.getrandbits(1)] if mobile else "123459"[rng.randrange(6)]
+    digits = f"{rng.randrange(10**8):08d}"
+    return f"+33 {head} {digits[0:2]} {digits[2:4]} {digits[4:6]} {digits[6:8]}"
 
 
 def address_fields(rng: random.Random, name: str) -> dict[str, Any]:

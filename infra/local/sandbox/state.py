@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from infra.local.sandbox.seed import (
 )
 
 DOC_KINDS = ("estimate", "invoice", "creditnote")
+RENDER_CACHE_SIZE = 4096
 _KIND_SALT = {"estimate": 11, "invoice": 23, "creditnote": 37}
 
 
@@ -115,6 +117,9 @@ class State:
         self.webhooks: dict[int, dict[str, Any]] = {}
         # credit note id -> {invoice id: linked amount}
         self.credit_links: dict[int, dict[int, str]] = {}
+        self.credit_notes_by_invoice: dict[int, set[int]] = {}
+        self._render_cache: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+        self._render_lock = threading.Lock()
         self.next_ids: dict[str, int] = {}
         self.docs: dict[str, DocStore] = {}
         self._seed_all()
@@ -140,7 +145,8 @@ class State:
         }
         for cn_id in range(1, c.credit_notes + 1):
             invoice_id = self._credit_note_invoice(cn_id)
-            self.credit_links[cn_id] = {invoice_id: ""}  # amount filled from the rendered note
+            self.credit_links[cn_id] = {invoice_id: ""}
+            self.credit_notes_by_invoice.setdefault(invoice_id, set()).add(cn_id)
         self.next_ids["file"] = 1
         self.next_ids["comment"] = 1
         self.next_ids["webhook"] = 1
@@ -450,6 +456,9 @@ class State:
         return contact_id
 
     def _seed_opportunities(self, rng: random.Random) -> None:
+        contacts_by_company: dict[int, list[int]] = {}
+        for company_id, contact_id in self.company_contacts:
+            contacts_by_company.setdefault(company_id, []).append(contact_id)
         for opp_id in range(1, self.counts.opportunities + 1):
             kind, customer_id = self.any_customers[rng.randrange(len(self.any_customers))]
             status = (
@@ -459,7 +468,7 @@ class State:
             )
             step_id = rng.randint(1, len(PIPELINE_STEPS))
             created = EPOCH + timedelta(days=rng.randint(0, (TODAY - EPOCH).days - 10))
-            contact_ids = [cid for (co, cid) in self.company_contacts if kind == "company" and co == customer_id]
+            contact_ids = contacts_by_company.get(customer_id, []) if kind == "company" else []
             self.opportunities[opp_id] = {
                 "id": opp_id,
                 "number": f"OPP-{opp_id:05d}",
@@ -491,6 +500,24 @@ class State:
         return 1 + (cn_id * 7919) % invoices
 
     def render_document(self, kind: str, doc_id: int) -> dict[str, Any]:
+        """A generated document; rendering costs about a millisecond, so recent ones are cached.
+
+        Callers never mutate the result (changes go through a deep copy in DocStore.stored).
+        """
+        key = (kind, doc_id)
+        with self._render_lock:
+            cached = self._render_cache.get(key)
+            if cached is not None:
+                self._render_cache.move_to_end(key)
+                return cached
+        doc = self._render(kind, doc_id)
+        with self._render_lock:
+            self._render_cache[key] = doc
+            if len(self._render_cache) > RENDER_CACHE_SIZE:
+                self._render_cache.popitem(last=False)
+        return doc
+
+    def _render(self, kind: str, doc_id: int) -> dict[str, Any]:
         rng = random.Random((self.seed * 1_000_003 + _KIND_SALT[kind]) * 10_000_019 + doc_id)
         if kind == "creditnote":
             return self._render_credit_note(rng, doc_id)
@@ -747,6 +774,5 @@ class State:
         return None
 
     def credit_notes_of_invoice(self, invoice_id: int) -> list[int]:
-        return sorted(
-            cn for cn, links in self.credit_links.items() if invoice_id in links and self.docs["creditnote"].exists(cn)
-        )
+        candidates = self.credit_notes_by_invoice.get(invoice_id, set())
+        return sorted(cn for cn in candidates if self.docs["creditnote"].exists(cn))
