@@ -92,9 +92,15 @@ def _connect(stack: Any, *, register: bool, **settings: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def account_id(stack: Any) -> str:
-    """An active account whose Sellsy webhook points at the local gateway."""
-    return _connect(stack, register=True, sync_direction="both")
+def account_id(stack: Any, sellsy: Sellsy) -> Iterator[str]:
+    """An active account whose Sellsy webhook points at the local gateway (removed afterwards)."""
+    account_id = _connect(stack, register=True, sync_direction="both")
+    yield account_id
+    from bridge.adapters import accounts_repo
+
+    webhook_id = accounts_repo.require_account(account_id).sellsy_webhook_id
+    if webhook_id:
+        sellsy.http.delete(f"/webhooks/{webhook_id}")
 
 
 def _wait_for(fetch: Callable[[], httpx.Response], timeout: float) -> tuple[httpx.Response, float]:
