@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bridge.adapters import accounts_repo, field_repo, queue
-from bridge.domain.interventions import FieldCustomer
+from bridge.domain.interventions import FieldCustomer, address, person
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.outbound.completion import UnknownAccount
 from bridge.flows.outbound.models import AddressChange, ContactChange, CustomerChange
@@ -97,37 +98,47 @@ def _same_address(existing: dict[str, Any], body: dict[str, Any]) -> bool:
     return all(norm(existing.get(k)) == norm(v) for k, v in body.items())
 
 
+def _set_field_view(account_id: str, customer_id: str, **views: Any) -> None:
+    """Store on the field customer exactly what Sellsy will show after our write.
+
+    Done *before* the write: the webhook our write causes may be processed at once, and the inbound
+    sync then finds nothing changed and recognises its own echo (instead of "updating" the customer).
+    """
+
+    def apply(current: FieldCustomer | None) -> FieldCustomer | None:
+        if current is None:
+            return None
+        return current.model_copy(update=views)
+
+    field_repo.update_customer(account_id, customer_id, apply)
+
+
 def _push_address(
-    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, address: AddressChange
+    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, change: AddressChange
 ) -> tuple[str, int, dict[str, Any]]:
     base = CUSTOMER_ROUTES[customer.sellsy_type].format(id=customer.sellsy_id) + "/addresses"
-    body = _address_body(address)
+    body = _address_body(change)
+    written = {k: v for k, v in body.items() if v is not None}
     address_id = customer.address.id if customer.address else None
     if address_id:
+        current = sellsy.get(f"{base}/{address_id}") or {}
+        _set_field_view(account_id, customer.id, address=address({**current, **body}, "customer"))
+        field_repo.remember_written(account_id, "address", address_id, written)
         sellsy.put(f"{base}/{address_id}", json=body)
-    else:
-        found = next((a for a in sellsy.iterate(base, search=False) if _same_address(a, body)), None)
-        if found is not None:
-            address_id = int(found["id"])
-        else:
-            created = sellsy.post(base, json={"name": NEW_ADDRESS_NAME, **body, "is_delivery_address": True})
-            address_id = int(created["id"])
-
-        def keep_id(current: FieldCustomer | None) -> FieldCustomer | None:
-            if current is None or current.address is None or current.address.id == address_id:
-                return None
-            return current.model_copy(update={"address": current.address.model_copy(update={"id": address_id})})
-
-        field_repo.update_customer(account_id, customer.id, keep_id)
-    written = {k: v for k, v in body.items() if v is not None}
+        return "address", int(address_id), written
+    found = next((a for a in sellsy.iterate(base, search=False) if _same_address(a, body)), None)
+    if found is None:
+        found = sellsy.post(base, json={"name": NEW_ADDRESS_NAME, **body, "is_delivery_address": True})
+    address_id = int(found["id"])
     field_repo.remember_written(account_id, "address", address_id, written)
-    return "address", int(address_id), written
+    _set_field_view(account_id, customer.id, address=address(found, "customer"))
+    return "address", address_id, written
 
 
 def _push_contact(
-    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, contact: ContactChange
+    sellsy: SellsyPort, account_id: str, customer: FieldCustomer, change: ContactChange
 ) -> tuple[str, int, dict[str, Any]]:
-    values = contact.model_dump(exclude_unset=True)
+    values = change.model_dump(exclude_unset=True)
     body = {
         {"phone": "phone_number", "mobile": "mobile_number", "email": "email"}[name]: value
         for name, value in values.items()
@@ -139,8 +150,15 @@ def _push_contact(
         # An individual (or a company without contact) carries its phone and email itself.
         sellsy_type, sellsy_id = customer.sellsy_type, customer.sellsy_id
         path = CUSTOMER_ROUTES[customer.sellsy_type].format(id=customer.sellsy_id)
-    sellsy.put(path, json=body)
+    merged = {**(sellsy.get(path) or {}), **body}
+    views: dict[str, Any] = {"main_contact": person(merged)}
+    if sellsy_type != "contact":
+        views.update(
+            email=merged.get("email") or None, phone=merged.get("phone_number") or merged.get("mobile_number") or None
+        )
+    _set_field_view(account_id, customer.id, **views)
     field_repo.remember_written(account_id, sellsy_type, sellsy_id, body)
+    sellsy.put(path, json=body)
     return sellsy_type, sellsy_id, body
 
 
@@ -176,11 +194,13 @@ def run_customer_push(message: dict[str, Any], *, sellsy: SellsyPort | None = No
 
         sellsy = client_for_account(account_id)
     written: list[tuple[str, int]] = []
-    steps = []
-    if change.address is not None:
-        steps.append(("address", lambda: _push_address(sellsy, account_id, customer, change.address)))  # type: ignore[arg-type]
-    if change.main_contact is not None:
-        steps.append(("contact", lambda: _push_contact(sellsy, account_id, customer, change.main_contact)))  # type: ignore[arg-type]
+    client: SellsyPort = sellsy
+    address_change, contact_change = change.address, change.main_contact
+    steps: list[tuple[str, Callable[[], tuple[str, int, dict[str, Any]]]]] = []
+    if address_change is not None:
+        steps.append(("address", lambda: _push_address(client, account_id, customer, address_change)))
+    if contact_change is not None:
+        steps.append(("contact", lambda: _push_contact(client, account_id, customer, contact_change)))
     for what, step in steps:
         try:
             sellsy_type, sellsy_id, values = step()
