@@ -210,6 +210,9 @@ class AccountSettings(_Strict):
     daily_quota_reserve: int = Field(
         default=0, ge=0, le=1_000_000, description="Calls per day the import leaves for real-time flows"
     )
+    convert_prospects: bool = Field(
+        default=False, description="Invoicing a prospect converts it to a client first (else a clear error)"
+    )
 
     @field_validator("base_currency")
     @classmethod
