@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -151,6 +152,7 @@ def in_range(value: str | None, bounds: Any, *, as_date: bool = False) -> bool:
     return not (end and moment > _parse(end, as_date, end=True))
 
 
+@functools.lru_cache(maxsize=65_536)  # the same timestamps are compared again and again by searches
 def _parse(text: str, as_date: bool, end: bool = False) -> Any:
     try:
         if as_date or len(text) == 10:
