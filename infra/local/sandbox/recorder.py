@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SAMPLES = 4000
+MAX_PER_ROUTE_STATUS = 8  # response shapes kept per (method, route, status, request shape)
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -44,6 +45,7 @@ class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.samples: dict[Any, Exchange] = {}
+        self.per_route: dict[tuple[Any, ...], int] = {}
         self.seen = 0
         self.dropped = 0
 
@@ -60,9 +62,13 @@ class Recorder:
             self.seen += 1
             if key in self.samples:
                 return
-            if len(self.samples) >= MAX_SAMPLES:
+            # every distinct request shape is kept (that is what proves our client's requests conform);
+            # response variety is capped per request shape
+            route_key = (exchange.method, exchange.route, exchange.status, key[4])
+            if len(self.samples) >= MAX_SAMPLES or self.per_route.get(route_key, 0) >= MAX_PER_ROUTE_STATUS:
                 self.dropped += 1
                 return
+            self.per_route[route_key] = self.per_route.get(route_key, 0) + 1
             if len(exchange.body) > MAX_BODY_BYTES:
                 exchange.body = exchange.body[:0]
             self.samples[key] = exchange
@@ -74,5 +80,6 @@ class Recorder:
     def clear(self) -> None:
         with self.lock:
             self.samples.clear()
+            self.per_route.clear()
             self.seen = 0
             self.dropped = 0
