@@ -86,8 +86,7 @@ def test_comment_template_renders_fields_and_ends_with_marker():
     mark = marker("itv-42", "done", 0)
     text = render_comment("Job {number} done by {technician} at {address}: {used_items}", INTERVENTION, mark)
     assert text == (
-        "Job INT-0042 done by Marc Dubois at 3 rue des Lilas, 69003 Lyon, FR: 2 × PUMP-1, 1.50 × LAB-H "
-        + mark
+        "Job INT-0042 done by Marc Dubois at 3 rue des Lilas, 69003 Lyon, FR: 2 × PUMP-1, 1.50 × LAB-H " + mark
     )
 
 

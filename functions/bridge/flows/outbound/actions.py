@@ -69,7 +69,7 @@ class _InvoiceAction:
 
     def _base_payload(self, sellsy: SellsyPort, ctx: ActionContext) -> dict[str, Any]:
         kind, customer_id = rules.customer_ref(ctx.intervention)
-        convert = bool(getattr(ctx.account.settings, "convert_prospects", False))
+        convert = ctx.account.settings.convert_prospects
         sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
         return {
             "related": rules.invoice_related(ctx.intervention),
