@@ -1,0 +1,206 @@
+"""The import against the Sellsy sandbox (real HTTP) and the moto server: issue #5's acceptance checks."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import pytest
+
+from bridge.adapters import records_repo
+from bridge.domain import revenue
+from bridge.domain.currency import BaseCurrencyConverter
+from bridge.flows.importer.run import ImportDeps, run_chunk
+from bridge.sellsy.auth import StaticTokenProvider
+from bridge.sellsy.client import SellsyClient
+from tests.integration.importer.test_import_flow import Crash, data_of, stream_records
+
+SIZE = 260  # > 2 pages of invoices
+
+
+def client_for(sb: Any) -> SellsyClient:
+    return SellsyClient(sb.api_url, StaticTokenProvider(sb.access_token()), backoff_base=0.01)
+
+
+def run_to_end(account_id: str, sb: Any, bucket: str | None = None, **kw: Any) -> dict[str, Any]:
+    deps = ImportDeps(client=client_for(sb), base_currency="EUR", export_bucket=bucket, **kw)
+    answer: dict[str, Any] = {}
+    for _ in range(500):
+        answer = run_chunk(account_id, deps, run_id=answer.get("run_id"))
+        if answer["done"]:
+            return answer
+    raise AssertionError("import never finished")
+
+
+def new_account() -> str:
+    return f"sb{uuid.uuid4().hex[:8]}"
+
+
+def api_calls(sb: Any) -> dict[str, int]:
+    return {k: v for k, v in sb.calls()["routes"].items() if " /v2" in k}
+
+
+@pytest.fixture
+def sb(sandbox_factory: Any, aws: Any) -> Any:
+    return sandbox_factory(seed=5, size=SIZE)
+
+
+def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
+    account = new_account()
+    answer = run_to_end(account, sb, aws.env["REPORTS_BUCKET"])
+    assert answer["status"] == "done", answer
+    state = sb.state()
+    converter = BaseCurrencyConverter("EUR")
+    links = {link["credit_note_id"]: link["invoice_ids"] for link in state["credit_note_links"]}
+
+    for kind, stream, docs in (
+        ("invoice", revenue.INVOICES, state["invoices"]),
+        ("credit_note", revenue.CREDIT_NOTES, state["creditnotes"]),
+    ):
+        stored_docs = stream_records(account, stream)
+        stored_lines = stream_records(account, revenue.LINE_STREAM[stream])
+        expected_lines = set()
+        for doc in docs:
+            key, data, lines = revenue.map_document(kind, doc, converter, links.get(doc["id"], []))
+            stored = stored_docs[key]["data"]
+            for name, value in data.items():
+                assert revenue.stable_hash(stored[name]) == revenue.stable_hash(value), (stream, key, name)
+            for line_key, line in lines:
+                expected_lines.add(line_key)
+                stored_line = stored_lines[line_key]["data"]
+                for name, value in line.items():
+                    assert revenue.stable_hash(stored_line[name]) == revenue.stable_hash(value), (line_key, name)
+                assert stored_line["fx_rate_date"] and stored_line["fx_source"]
+            if kind == "credit_note":
+                assert stored["amount_excl_tax"] <= 0
+                assert [int(i) for i in stored["original_invoice_ids"]] == sorted(links[doc["id"]])
+        assert set(stored_docs) == {str(d["id"]) for d in docs}
+        assert set(stored_lines) == expected_lines
+
+    products = stream_records(account, revenue.PRODUCTS)
+    live = {
+        str(i["id"]): i
+        for i in state["items"]
+        if not i.get("is_archived") and i.get("type") in revenue.PRODUCT_ITEM_TYPES
+    }
+    assert set(products) == set(live)
+    assert any(i.get("is_archived") for i in state["items"]), "seed should hold archived items"
+    for key, item in live.items():
+        expected = revenue.MAPPINGS[revenue.PRODUCTS].map({"item": item})
+        assert revenue.stable_hash(products[key]["data"]) == revenue.stable_hash(expected)
+    customers = stream_records(account, revenue.CUSTOMERS)
+    assert len(customers) == len(state["companies"]) + len(state["individuals"])
+    assert len(stream_records(account, revenue.PRICES)) >= len(live)
+
+    summary = answer["progress"]
+    assert summary["calls_429"] == 0
+    s3 = aws.client("s3")
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=aws.env["REPORTS_BUCKET"], Prefix=f"exports/{account}/")["Contents"]
+    ]
+    assert len(keys) == len(revenue.STREAMS)
+
+
+def test_five_crashes_at_random_pages_end_identical_to_a_clean_run(sb, aws):
+    clean = new_account()
+    run_to_end(clean, sb)
+    reference = data_of(clean)
+    rng = random.Random(2026)
+    candidates = [
+        ("customers:company", 1),
+        ("products", 1),
+        ("invoices", 1),
+        ("invoices", 2),
+        ("invoices", 3),
+        ("credit_notes", 1),
+        ("sweep:invoices", 3),
+        ("reference", 1),
+    ]
+    for attempt in range(5):
+        target = rng.choice(candidates)
+        account = new_account()
+        fired: list[Any] = []
+
+        def crash(name: str, page: int, target=target, fired=fired) -> None:
+            if (name, page) == target and not fired:
+                fired.append(target)
+                raise Crash(f"injected at {target}")
+
+        deps = ImportDeps(client=client_for(sb), base_currency="EUR", export_bucket=None, on_page=crash)
+        with pytest.raises(Crash):
+            run_chunk(account, deps)
+        answer = run_to_end(account, sb)
+        assert fired and answer["status"] == "done"
+        assert data_of(account) == reference, f"attempt {attempt}: crash at {target}"
+
+
+def test_rerun_after_one_percent_change_makes_only_the_needed_calls(sb, aws):
+    account = new_account()
+    sb.reset_calls()
+    run_to_end(account, sb)
+    first = sum(api_calls(sb).values())
+    changed = sb.act_mutate(0.01, "invoice", salt=1)
+    sb.reset_calls()
+    run_to_end(account, sb)
+    calls = api_calls(sb)
+    state = sb.state()
+    products = [i for i in state["items"] if not i.get("is_archived") and i.get("type") in ("product", "service")]
+    pages = lambda n: max(1, -(-n // 100))  # noqa: E731
+    minimum = (
+        4  # taxes, units, currencies, rate categories
+        + 2  # customers changed since the watermark (one page each)
+        + pages(len(products))
+        + len(products)  # items + their prices
+        + pages(len(state["invoices"]))
+        + len(changed)
+        + pages(len(state["creditnotes"]))
+    )
+    total = sum(calls.values())
+    assert total <= minimum, calls
+    assert first >= 10 * total, (first, total)
+
+
+def test_locked_fields_survive_a_resync_that_changes_them(sb, aws):
+    account = new_account()
+    run_to_end(account, sb)
+    invoice = next(d for d in sb.state()["invoices"] if d["status"] == "due")
+    records_repo.patch_fields(account, revenue.INVOICES, str(invoice["id"]), {"status": "disputed"})
+    sb.act_edit_invoice(invoice["id"], status="paid", amount="999.99")
+    answer = run_to_end(account, sb)
+    stored = records_repo.get_record(account, revenue.INVOICES, str(invoice["id"]))
+    assert stored["data"]["status"] == "disputed" and stored["locked_fields"] == ["status"]
+    fresh = next(d for d in sb.state()["invoices"] if d["id"] == invoice["id"])
+    assert revenue.stable_hash(stored["data"]["amount_excl_tax"]) == revenue.stable_hash(
+        revenue.dec(fresh["amounts"]["total_excl_tax"])
+    )  # unlocked fields follow Sellsy
+    assert answer["progress"]["counters"]["invoices"]["updated"] >= 1
+
+
+def test_document_deleted_in_sellsy_stays_and_is_marked(sb, aws):
+    account = new_account()
+    run_to_end(account, sb)
+    victim = sb.state()["invoices"][3]["id"]
+    sb.act_delete_document("invoice", victim)
+    answer = run_to_end(account, sb)
+    kept = records_repo.get_record(account, revenue.INVOICES, str(victim))
+    assert (
+        kept is not None
+        and kept["not_seen_since"] == answer["run_id"][:4] + "-" + answer["run_id"][4:6] + "-" + answer["run_id"][6:8]
+    )
+    assert answer["progress"]["counters"]["invoices"]["not_seen"] == 1
+
+
+def test_daily_reserve_stops_cleanly_and_the_next_run_resumes(sb, aws):
+    account = new_account()
+    sb.set_quotas(per_day=60)
+    client = SellsyClient(sb.api_url, StaticTokenProvider(sb.access_token()), daily_reserve=10, backoff_base=0.01)
+    deps = ImportDeps(client=client, base_currency="EUR", export_bucket=None)
+    answer = run_chunk(account, deps)
+    assert answer["done"] and answer["status"] == "quota_reserve_reached", answer
+    sb.set_quotas(per_day=None)
+    resumed = run_to_end(account, sb)
+    assert resumed["run_id"] == answer["run_id"] and resumed["status"] == "done"
+    clean = new_account()
+    run_to_end(clean, sb)
+    assert data_of(account) == data_of(clean)
