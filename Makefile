@@ -43,6 +43,7 @@ $(SAM_VENV)/bin/sam:
 
 build: $(SAM_VENV)/bin/sam  ## sam build: one artifact per function, no tests or infra inside
 	$(SAM_VENV)/bin/sam build --cached --parallel
+	$(SAM_VENV)/bin/python -m infra.check_build
 
 spec: venv  ## download the latest Sellsy OpenAPI file (online users only); tests use SELLSY_OPENAPI
 	$(BIN)/python -m infra.spec
