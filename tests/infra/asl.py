@@ -84,7 +84,10 @@ def _template(spec: Any, document: Any, context: dict[str, Any]) -> Any:
 
 
 def _matches(error: str, names: list[str]) -> bool:
-    return error in names or "States.ALL" in names or (error.startswith("States.") and "States.TaskFailed" in names)
+    if error in names:
+        return True
+    # As in Step Functions: States.ALL catches everything except States.Runtime (bad paths in the definition).
+    return "States.ALL" in names and error != "States.Runtime"
 
 
 def _choice(rule: dict[str, Any], document: Any, context: dict[str, Any]) -> bool:

@@ -121,3 +121,17 @@ def test_the_nightly_schedule_input_starts_a_valid_run_with_the_concurrency_para
 def test_no_accounts_means_an_empty_successful_run():
     output, _ = _run(FakeImport({}), {"max_concurrency": 4})
     assert output["results"] == []
+
+
+def test_an_answer_breaking_the_contract_fails_the_whole_execution():
+    """A chunk answer without `done` is a States.Runtime error, which no Catch can absorb: keep the contract."""
+
+    def bad_handler(event: dict[str, Any]) -> dict[str, Any]:
+        if event["action"] == "list_accounts":
+            return {"accounts": [{"account_id": "a1"}]}
+        return {"account_id": "a1", "run_id": "r", "status": "ok"}
+
+    execution = Execution(functions={FUNCTION_ARN: bad_handler})
+    with pytest.raises(StatesError) as raised:
+        Machine(_definition(), execution).run({"max_concurrency": 1})
+    assert raised.value.error == "States.Runtime"
