@@ -24,6 +24,8 @@ DEFAULT_REGION = "eu-west-3"
 DEFAULT_STACK_NAME = "sellsy-bridge-local"
 # Local values for parameters whose cloud defaults make no sense on a laptop.
 LOCAL_PARAMETERS = {"Stage": "local", "SecretsPrefix": "sellsy-bridge/local"}
+# The local gateway has no IAM: a bearer token kept in Secrets Manager stands in for it.
+LOCAL_ENV_OVERRIDES = {"API_AUTH_MODE": "bearer"}
 
 TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"
@@ -206,8 +208,7 @@ def lifecycle_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
         api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
     if rule.get("Transitions"):
         api["Transitions"] = [
-            {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]}
-            for t in rule["Transitions"]
+            {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]} for t in rule["Transitions"]
         ]
     if "NoncurrentVersionExpiration" in rule:
         days = int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
@@ -235,9 +236,7 @@ def _create_bucket(s3: Any, name: str, region: str, props: dict[str, Any]) -> No
         ]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     if props.get("PublicAccessBlockConfiguration"):
-        s3.put_public_access_block(
-            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-        )
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     if props.get("VersioningConfiguration"):
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
     rules = props.get("LifecycleConfiguration", {}).get("Rules")
@@ -292,12 +291,8 @@ def create_stack(
     """Create every table, bucket, queue and secret of the template in moto at ``endpoint_url``."""
     template = load_template(template_path)
     stack = LocalStack(stack_name=stack_name, region=region)
-    resolver = _Resolver(
-        template, stack, {**parameter_defaults(template), **LOCAL_PARAMETERS, **(parameters or {})}
-    )
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-    )
+    resolver = _Resolver(template, stack, {**parameter_defaults(template), **LOCAL_PARAMETERS, **(parameters or {})})
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
 
     def aws(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)
@@ -345,7 +340,7 @@ def create_stack(
         # Ref on a secret is its ARN, as in CloudFormation.
         stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = arn, name, arn
 
-    stack.env = _function_environment(template, resolver)
+    stack.env = {**_function_environment(template, resolver), **LOCAL_ENV_OVERRIDES}
     return stack
 
 

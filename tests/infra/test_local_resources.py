@@ -68,6 +68,11 @@ def test_table_env_vars_point_at_the_local_tables(aws):
         assert aws.env[variable] == aws.stack.physical[logical_id], variable
 
 
+def test_local_api_uses_the_bearer_token_instead_of_iam(aws):
+    assert aws.env["API_AUTH_MODE"] == "bearer"
+    assert aws.env["STAGE"] == "local"
+
+
 def test_queues_match_template_including_redrive(aws):
     sqs = aws.client("sqs")
     for logical_id, resource in QUEUES.items():

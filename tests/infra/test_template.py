@@ -106,10 +106,16 @@ def test_template_sets_every_variable_the_settings_read():
         and isinstance(node.args[0], ast.Constant)
         and isinstance(node.args[0].value, str)
     }
-    local_only = {"LOCAL_API_TOKEN_SECRET", "API_AUTH_MODE"}  # the embedded default's bearer token
+    local_only = {"LOCAL_API_TOKEN_SECRET"}  # the embedded default's bearer token
     assert read, "settings.py reads no variable?"
     declared = SOURCE["Globals"]["Function"]["Environment"]["Variables"]
     assert read - local_only <= declared.keys(), read - local_only - declared.keys()
+
+
+def test_api_function_trusts_iam_and_only_it_has_the_auth_mode():
+    for name, function in of_type("AWS::Lambda::Function").items():
+        mode = function["Properties"]["Environment"]["Variables"].get("API_AUTH_MODE")
+        assert mode == ("iam" if name == "ApiFunction" else None), name
 
 
 # ------------------------------------------------------------------ queue + worker
