@@ -62,8 +62,4 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
     """Parameter name → default value as a string (CloudFormation passes parameters as strings)."""
-    return {
-        name: str(spec["Default"])
-        for name, spec in template.get("Parameters", {}).items()
-        if "Default" in spec
-    }
+    return {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
