@@ -29,6 +29,7 @@ from bridge.adapters import accounts_repo
 from bridge.adapters.aws import client
 from bridge.flows.dispatch import dispatch
 from bridge.flows.exchange_log import record_exchange
+from bridge.flows.inbound import account_cache
 from bridge.observability import logger, metrics, tracer
 from bridge.sellsy.errors import NeedsReconnect
 from bridge.settings import get_settings
@@ -67,6 +68,7 @@ def process_message(message: dict[str, Any]) -> Any:
     except NeedsReconnect as exc:
         account_id = str(message["account_id"])
         accounts_repo.mark_needs_reconnect(account_id, exc.message)
+        account_cache.forget(account_id)
         record_exchange(
             account_id=account_id,
             direction="inbound" if message.get("kind") == "sellsy.webhook" else "outbound",

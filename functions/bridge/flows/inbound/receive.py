@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.adapters import accounts_repo, queue, secrets
+from bridge.adapters import queue, secrets
 from bridge.domain.accounts import ACCOUNT_ID_PATTERN
 from bridge.flows.exchange_log import record_exchange
+from bridge.flows.inbound import account_cache
 from bridge.observability import logger
 from bridge.sellsy import webhooks
 
@@ -64,7 +65,7 @@ def receive(
             f"content type {kind or '(none)'!r} is not accepted",
             {"accepted": list(ACCEPTED_TYPES)},
         )
-    account = accounts_repo.get_account(account_id)
+    account = account_cache.get_account(account_id)
     if account is None:
         return problem(404, "unknown_account", f"account {account_id!r} does not exist")
     keys = secrets.get_webhook_signing_keys(account_id)

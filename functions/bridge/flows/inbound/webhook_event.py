@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bridge.adapters import accounts_repo
 from bridge.flows.exchange_log import record_exchange
-from bridge.flows.inbound import customers, interventions
+from bridge.flows.inbound import account_cache, customers, interventions
 from bridge.flows.inbound.outcome import Outcome
 from bridge.flows.inbound.sellsy_reads import SellsyReader
 from bridge.sellsy.errors import NotFound
@@ -56,7 +55,7 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
         )
         return outcome.as_dict()
 
-    account = accounts_repo.get_account(account_id)
+    account = account_cache.get_account(account_id)
     if account is None:
         return record(Outcome("skipped", "account_unknown", "the account no longer exists"))
     if not account.can_sync:

@@ -1,0 +1,105 @@
+"""Exactly one intervention per quote under duplicated, shuffled, concurrent deliveries (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+import bridge.handlers.api
+import bridge.handlers.webhook
+import bridge.handlers.worker  # noqa: F401  (loaded before the gateway/pump threads import them concurrently)
+from bridge.flows import accounts as account_flows
+
+ESTIMATES = 200
+SIGN_KEY = "load-test-signing-key"
+
+
+def _sign(body: bytes) -> str:
+    return hashlib.sha1(SIGN_KEY.encode() + body, usedforsecurity=False).hexdigest()
+
+
+def _create_accepted_estimates(sandbox: Any, count: int) -> list[int]:
+    """Quotes accepted in Sellsy (through its API, so the sandbox itself sends no delivery to us)."""
+    headers = {"Authorization": f"Bearer {sandbox.access_token()}"}
+    with httpx.Client(base_url=sandbox.api_url, headers=headers, timeout=30) as sellsy:
+
+        def create(n: int) -> int:
+            body = {
+                "related": [{"type": "company", "id": 1 + n % 10}],
+                "subject": f"Load {n}",
+                "rows": [{"type": "single", "unit_amount": "10.00", "quantity": "1", "tax_id": 1, "description": "x"}],
+            }
+            created = sellsy.post("/estimates", json=body)
+            created.raise_for_status()
+            estimate_id = int(created.json()["id"])
+            sellsy.put(f"/estimates/{estimate_id}/status", json={"status": "accepted"}).raise_for_status()
+            return estimate_id
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(create, range(count)))
+
+
+def test_duplicated_shuffled_concurrent_deliveries_make_exactly_one_intervention_each(
+    stack: Any, api: httpx.Client
+) -> None:
+    account_id = f"ld-{uuid.uuid4().hex[:10]}"
+    account_flows.create_account(name="Load e2e", account_id=account_id, webhook_signing_key=SIGN_KEY)
+    account_flows.connect_client_credentials(
+        account_id, client_id=stack.sandbox.client_id, client_secret=stack.sandbox.client_secret
+    )
+    estimate_ids = _create_accepted_estimates(stack.sandbox, ESTIMATES)
+    rng = random.Random(20261121)
+    deliveries: list[bytes] = []
+    for estimate_id in estimate_ids:
+        payload = {
+            "eventType": "docslog",
+            "event": "step",
+            "relatedtype": "estimate",
+            "relatedid": str(estimate_id),
+            "ownertype": "staff",
+            "ownerid": "1",
+            "timestamp": "1795000000",
+            "corpid": str(stack.sandbox.corp_id),
+            "relatedobject": {"id": estimate_id, "status": "accepted"},
+        }
+        for copy in range(rng.randint(1, 5)):
+            # Half the copies are byte-identical retries (same delivery id, dropped by idempotency); the
+            # others are re-sent events with a new timestamp (new delivery id, so the store must dedupe).
+            variant = dict(payload, timestamp=str(1795000000 + copy)) if copy % 2 else payload
+            deliveries.append(json.dumps(variant).encode())
+    rng.shuffle(deliveries)
+
+    def send(body: bytes) -> int:
+        response = httpx.post(
+            f"{stack.api_url}/webhooks/sellsy/{account_id}",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Webhook-Signature": _sign(body)},
+            timeout=30,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, deliveries))
+    assert statuses.count(202) == len(deliveries), sorted(set(statuses))
+    assert stack.pump.wait_idle(timeout=480)
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"status": "new", "limit": 200}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.get(f"/accounts/{account_id}/interventions", params=params)
+        assert page.status_code == 200
+        seen.extend(item["id"] for item in page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == ESTIMATES
+    assert set(seen) == {f"est-{i}" for i in estimate_ids}
