@@ -160,7 +160,7 @@ class WebhookEmitter:
                 )
                 status = response.status_code
                 ok = 200 <= status < 300
-            except httpx.HTTPError:
+            except (httpx.HTTPError, RuntimeError):  # RuntimeError: client closed while stopping
                 status = None
         self.log.append(
             {
