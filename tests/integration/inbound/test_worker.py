@@ -1,0 +1,169 @@
+"""The worker against moto + the Sellsy sandbox: idempotency, forged ids, reconnection, poison messages."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import bridge.handlers.api
+import bridge.handlers.webhook  # noqa: F401  (loaded before the gateway/pump threads import them concurrently)
+from bridge.adapters import accounts_repo, exchanges_repo, field_repo
+from bridge.domain.accounts import AccountSettings
+from bridge.flows import accounts as account_flows
+from bridge.flows import exchange_log
+from bridge.handlers import worker
+from bridge.sellsy import factory
+from bridge.sellsy.auth import CLIENT_CREDENTIALS, Credentials
+from infra.local.lambda_context import LocalContext
+from infra.local.pump import sqs_event
+
+
+def _account(stack: Any, **settings: Any) -> str:
+    account_id = f"wk-{uuid.uuid4().hex[:10]}"
+    account_flows.create_account(
+        name="Worker", account_id=account_id, settings=AccountSettings.model_validate(settings)
+    )
+    account_flows.connect_client_credentials(
+        account_id, client_id=stack.sandbox.client_id, client_secret=stack.sandbox.client_secret
+    )
+    return account_id
+
+
+def _message(account_id: str, entity: str, object_id: int | str, *, delivery_id: str | None = None) -> dict[str, Any]:
+    delivery_id = delivery_id or uuid.uuid4().hex
+    return {
+        "MessageId": uuid.uuid4().hex,
+        "ReceiptHandle": "local",
+        "Body": json.dumps(
+            {
+                "kind": "sellsy.webhook",
+                "account_id": account_id,
+                "delivery_id": delivery_id,
+                "correlation_id": f"corr-{delivery_id}",
+                "payload": {"entity": entity, "event": "step", "object_id": str(object_id)},
+            }
+        ),
+        "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": f"corr-{delivery_id}"}},
+    }
+
+
+def _run(*messages: dict[str, Any]) -> dict[str, Any]:
+    event = sqs_event("arn:aws:sqs:eu-west-3:000000000000:events", list(messages))
+    return worker.lambda_handler(event, LocalContext("WorkerFunction"))
+
+
+def _exchanges(account_id: str, **filters: Any) -> list[Any]:
+    return exchange_log.list_exchanges(account_id, limit=200, **filters)[0]
+
+
+@pytest.fixture()
+def sellsy(stack: Any) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {stack.sandbox.access_token()}"}
+    with httpx.Client(base_url=stack.sandbox.api_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+def test_a_duplicate_delivery_does_no_work_twice(stack: Any) -> None:
+    account_id = _account(stack)
+    message = _message(account_id, "estimate", 4, delivery_id="same-delivery")
+    first = _run(message)
+    calls_before = stack.sandbox.calls()["total"]
+    second = _run(dict(message, MessageId="another-sqs-id"))
+    assert first == second == {"batchItemFailures": []}
+    assert stack.sandbox.calls()["total"] == calls_before, "the duplicate re-read Sellsy"
+    assert field_repo.get_intervention(account_id, "est-4") is not None
+    assert [e.kind for e in _exchanges(account_id, direction="inbound")] == ["intervention_created"]
+
+
+def test_forged_or_unknown_ids_are_skipped_with_a_reason_not_retried(stack: Any) -> None:
+    account_id = _account(stack)
+    answer = _run(_message(account_id, "estimate", 987654), _message(account_id, "company", 987654))
+    assert answer == {"batchItemFailures": []}
+    skipped = _exchanges(account_id, status="skipped")
+    assert sorted(e.kind for e in skipped) == ["object_not_found", "object_not_found"]
+    assert all("987654" in (e.reason or "") for e in skipped)
+
+
+def test_events_not_used_and_statuses_that_create_nothing_are_logged_skips(stack: Any) -> None:
+    account_id = _account(stack)
+    assert _run(_message(account_id, "invoice", 1), _message(account_id, "estimate", 2)) == {"batchItemFailures": []}
+    kinds = sorted(e.kind for e in _exchanges(account_id, status="skipped"))
+    assert kinds == ["event_ignored", "no_intervention"]  # estimate 2 is 'sent' in the seed
+    assert field_repo.get_intervention(account_id, "est-2") is None
+
+
+def test_refused_credentials_mark_the_account_and_stop_without_retry(stack: Any) -> None:
+    account_id = _account(stack)
+    factory.token_store().save_credentials(
+        account_id, Credentials(grant_type=CLIENT_CREDENTIALS, client_id=stack.sandbox.client_id, client_secret="wrong")
+    )
+    factory.forget_account(account_id)
+    answer = _run(_message(account_id, "estimate", 4))
+    assert answer == {"batchItemFailures": []}  # no retry storm
+    account = accounts_repo.require_account(account_id, consistent=True)
+    assert account.status == "needs_reconnect"
+    failed = _exchanges(account_id, status="failed")
+    assert [e.kind for e in failed] == ["needs_reconnect"]
+    stored = exchanges_repo.get(account_id, failed[0].id)
+    assert stored is not None and stored.get("replay_key"), "no replay message kept"
+    assert "wrong" not in json.dumps([e.model_dump(mode="json") for e in failed])
+
+
+def test_a_poison_message_fails_and_ends_in_the_dlq(stack: Any, aws: Any) -> None:
+    bad = {"MessageId": "poison-1", "ReceiptHandle": "local", "Body": "{not json", "MessageAttributes": {}}
+    no_kind = dict(bad, MessageId="poison-2", Body=json.dumps({"account_id": "x"}))
+    answer = _run(bad, no_kind)
+    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == ["poison-1", "poison-2"]
+
+    marker = f"poison-{uuid.uuid4().hex}"
+    sqs = aws.client("sqs")
+    sqs.send_message(QueueUrl=stack.env["EVENTS_QUEUE_URL"], MessageBody=marker)
+    dlq = aws.stack.physical["EventsDLQ"]
+    deadline = time.monotonic() + 60
+    found = False
+    while time.monotonic() < deadline and not found:
+        received = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=0)
+        found = any(m["Body"] == marker for m in received.get("Messages", []))
+    assert found, "the poison message never reached the DLQ"
+
+
+def test_echo_of_our_own_write_is_skipped_and_a_user_edit_is_not(stack: Any, sellsy: httpx.Client) -> None:
+    account_id = _account(stack, sync_direction="both")
+    assert _run(_message(account_id, "company", 8)) == {"batchItemFailures": []}
+    customer = field_repo.get_customer(account_id, "company-8")
+    assert customer is not None
+
+    # What the outbound push does: field side first, then Sellsy, then remember what it wrote.
+    def field_edit(current: Any) -> Any:
+        current.phone = "+33 4 00 00 00 08"
+        return current
+
+    field_repo.update_customer(account_id, "company-8", field_edit)
+    sellsy.put("/companies/8", json={"phone_number": "+33 4 00 00 00 08"}).raise_for_status()
+    field_repo.remember_written(account_id, "company", 8, {"phone_number": "+33 4 00 00 00 08"})
+    version = field_repo.get_customer(account_id, "company-8").version  # type: ignore[union-attr]
+
+    assert _run(_message(account_id, "company", 8)) == {"batchItemFailures": []}
+    latest = _exchanges(account_id, sellsy_type="company")[0]
+    assert (latest.kind, latest.status) == ("echo_suppressed", "skipped")
+    assert "our own write" in (latest.reason or "")
+    assert field_repo.get_customer(account_id, "company-8").version == version  # type: ignore[union-attr]
+
+    stack.sandbox.act_edit("company", 8, name="Renamed by a user")
+    assert _run(_message(account_id, "company", 8)) == {"batchItemFailures": []}
+    updated = field_repo.get_customer(account_id, "company-8")
+    assert updated is not None and updated.name == "Renamed by a user"
+    assert _exchanges(account_id, sellsy_type="company")[0].kind == "customer_updated"
+
+
+def test_customer_sync_respects_the_direction(stack: Any) -> None:
+    account_id = _account(stack, sync_direction="field_to_sellsy")
+    assert _run(_message(account_id, "company", 8)) == {"batchItemFailures": []}
+    assert field_repo.get_customer(account_id, "company-8") is None
+    assert _exchanges(account_id, status="skipped")[0].kind == "customer_not_synced"
