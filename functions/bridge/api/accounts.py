@@ -74,7 +74,7 @@ class Connection(_Input):
     method: Literal["client_credentials", "access_token"]
     client_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     client_secret: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    access_token: Annotated[str, Field(min_length=8, max_length=8192)] | None = None
+    access_token: Annotated[str, Field(min_length=8, max_length=8192, pattern=r"^[A-Za-z0-9._~+/=-]+$")] | None = None
     expires_at: datetime | None = Field(default=None, description="When a pasted token expires, if known")
 
     @model_validator(mode="after")

@@ -30,7 +30,7 @@ from bridge.sellsy.auth import (
     new_pkce_pair,
 )
 from bridge.sellsy.client import SellsyClient
-from bridge.sellsy.errors import NeedsReconnect, SellsyError
+from bridge.sellsy.errors import NeedsReconnect, SellsyError, SellsyUnavailable
 from bridge.settings import get_settings
 
 PENDING_TTL_SECONDS = 600  # Sellsy authorization codes live 10 minutes; so does our PKCE verifier
@@ -154,6 +154,10 @@ def connect_access_token(
         (verify or verify_token)(access_token)
     except NeedsReconnect as exc:
         raise ConnectionRefused("Sellsy rejected this access token (expired, revoked or mistyped)") from exc
+    except SellsyUnavailable:
+        raise
+    except SellsyError as exc:  # e.g. 403: the token works but may not read companies
+        raise ConnectionRefused(f"Sellsy refused a test read with this token: {exc.message}") from exc
     credentials = Credentials(
         grant_type=STATIC_TOKEN,
         access_token=access_token,

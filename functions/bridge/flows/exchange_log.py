@@ -263,7 +263,9 @@ def list_exchanges(
     """Newest first. Without ``since`` the window is the retention period. ``cursor`` from a previous page."""
     now = datetime.now(UTC)
     until = min(until or now, now + timedelta(minutes=5))
-    since = since or now - timedelta(days=get_settings().exchange_retention_days + 1)
+    # Older records have expired (TTL): never walk day partitions further back than the retention.
+    oldest = now - timedelta(days=get_settings().exchange_retention_days + 2)
+    since = max(since or oldest, oldest)
     if since > until:
         return [], None
     after = exchanges_repo.decode_cursor(cursor)["after"] if cursor else None

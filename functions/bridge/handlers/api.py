@@ -7,7 +7,10 @@ generated from the routes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib
+import json
 import pkgutil
 from functools import cache
 from typing import Any
@@ -75,7 +78,7 @@ def _header(event: dict[str, Any], name: str) -> str:
 
 
 def gate(event: dict[str, Any]) -> dict[str, Any] | None:
-    """An early error answer (401/413/415), or None to route the request."""
+    """An early error answer (401/413/415, 400 for bodies that aren't JSON), or None to route the request."""
     problem = authentication_problem(event)
     if problem:
         return app_errors.raw_error(401, "unauthorized", problem, None, **{"WWW-Authenticate": "Bearer"})
@@ -94,7 +97,19 @@ def gate(event: dict[str, Any]) -> dict[str, Any] | None:
                 "unsupported_media_type",
                 f"send JSON (Content-Type: application/json), not {media or 'nothing'}",
             )
+        if not _is_json(body, bool(event.get("isBase64Encoded"))):
+            return app_errors.raw_error(400, "invalid_json", "request body is not valid UTF-8 JSON")
     return None
+
+
+def _is_json(body: str, encoded: bool) -> bool:
+    """Bytes that aren't UTF-8 JSON never reach a route (Powertools would fail on them with a 500)."""
+    try:
+        raw = base64.b64decode(body, validate=True) if encoded else body.encode()
+        json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeError, binascii.Error):
+        return False
+    return True
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -97,3 +97,18 @@ def account(call: Call) -> dict[str, Any]:
     answer = call("POST", "/accounts", json_body={"id": "acme", "name": "Acme Services"})
     assert answer.status == 201, answer.text
     return dict(answer.json)
+
+
+@pytest.fixture
+def sellsy(api_env: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from bridge.settings import get_settings
+
+    monkeypatch.setenv("SELLSY_API_URL", sandbox.api_url)
+    monkeypatch.setenv("SELLSY_TOKEN_URL", sandbox.token_url)
+    monkeypatch.setenv("SELLSY_AUTHORIZE_URL", sandbox.authorize_url)
+    get_settings.cache_clear()
+    reset_app_caches()
+    yield sandbox
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    reset_app_caches()

@@ -98,6 +98,14 @@ def test_invalid_json_is_400(call: Call) -> None:
     assert answer.status == 400 and answer.error["code"] == "invalid_json"
 
 
+@pytest.mark.parametrize("raw", [b"\xff\xfe{", b'{"name": "\xc3"}', b"UQL\x8aT("])
+def test_bodies_that_are_not_utf8_json_are_400(call: Call, raw: bytes) -> None:
+    for method, path in (("POST", "/accounts"), ("PUT", "/accounts/acme/connection"), ("PATCH", "/accounts/x")):
+        answer = call(method, path, body=raw, headers={"content-type": "application/json"})
+        assert answer.status == 400, (method, path, answer.text)
+        assert answer.error["code"] == "invalid_json"
+
+
 def test_wrong_media_type_is_415(call: Call) -> None:
     answer = call("POST", "/accounts", body="name=x", headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status == 415

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from tests.integration.api.conftest import Call, reset_app_caches
-
-
-@pytest.fixture
-def sellsy(api_env: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from bridge.settings import get_settings
-
-    monkeypatch.setenv("SELLSY_API_URL", sandbox.api_url)
-    monkeypatch.setenv("SELLSY_TOKEN_URL", sandbox.token_url)
-    monkeypatch.setenv("SELLSY_AUTHORIZE_URL", sandbox.authorize_url)
-    get_settings.cache_clear()
-    reset_app_caches()
-    yield sandbox
-    monkeypatch.undo()
-    get_settings.cache_clear()
-    reset_app_caches()
+from tests.integration.api.conftest import Call
 
 
 def stored_credentials(api_env: Any, account_id: str = "acme") -> dict[str, Any] | None:
