@@ -60,7 +60,7 @@ def paginate(
         if order != default_order and order not in orders:
             raise bad_request("Invalid order", order=f"unsupported order field {order!r}")
         key_fn = _id_key
-    if key_fn is _id_key:
+    if key_fn is _id_key or (order == "id" and sort_key is None):  # every "id" order is the object id
         return _paginate_by_id(req, list(items), render, limit, offset, direction == "desc")
     keyed = sorted(
         ((_json_key(key_fn(item)), item) for item in items),
