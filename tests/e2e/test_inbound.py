@@ -275,3 +275,40 @@ def test_annual_contract_schedules_the_next_intervention(
     follow_up = api.get(f"/accounts/{account_id}/interventions/est-{estimate_id}-r1").json()
     assert follow_up["status"] == "new" and follow_up["due_date"] == "2027-03-15"
     assert follow_up["parent_id"] == f"est-{estimate_id}" and follow_up["customer_id"] == "company-7"
+
+
+def _puts(sandbox: Any) -> int:
+    return sum(n for route, n in sandbox.calls()["routes"].items() if route.startswith("PUT /v2/"))
+
+
+def test_field_edit_pushed_to_sellsy_does_not_bounce_back(
+    stack: Any, api: httpx.Client, sellsy: Sellsy, account_id: str
+) -> None:
+    from bridge.flows import exchange_log
+
+    stack.sandbox.act_edit("company", 10, note="synced for the echo test")
+    deadline = time.monotonic() + 5
+    while api.get(f"/accounts/{account_id}/customers/company-10").status_code != 200:
+        assert time.monotonic() < deadline, "customer never reached the field side"
+        time.sleep(0.05)
+    assert stack.pump.wait_idle(timeout=30)
+    contact_id = api.get(f"/accounts/{account_id}/customers/company-10").json()["main_contact"]["id"]
+    puts_before = _puts(stack.sandbox)
+
+    answer = api.patch(
+        f"/accounts/{account_id}/customers/company-10", json={"main_contact": {"phone": "+33 4 72 00 00 10"}}
+    )
+    assert answer.status_code == 202, answer.text
+    time.sleep(0.5)  # the push's own webhook is emitted by the sandbox after the write
+    assert stack.pump.wait_idle(timeout=30)
+    assert stack.sandbox.wait_webhooks_idle(timeout=10)
+    assert stack.pump.wait_idle(timeout=30)
+
+    assert sellsy.get(f"/contacts/{contact_id}")["phone_number"] == "+33 4 72 00 00 10"
+    assert _puts(stack.sandbox) - puts_before == 1, "our write bounced back to Sellsy"
+    customer = api.get(f"/accounts/{account_id}/customers/company-10").json()
+    assert customer["main_contact"]["phone"] == "+33 4 72 00 00 10"
+    inbound = exchange_log.list_exchanges(account_id, direction="inbound", field_id="company-10", limit=20)[0]
+    latest = inbound[0]
+    assert (latest.kind, latest.status) == ("echo_suppressed", "skipped"), [(e.kind, e.reason) for e in inbound]
+    assert "our own write" in (latest.reason or "")
