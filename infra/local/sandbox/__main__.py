@@ -12,7 +12,7 @@ import sys
 import threading
 
 from infra.local.sandbox import Sandbox, SandboxConfig
-from infra.local.sandbox.config import QuotaConfig
+from infra.local.sandbox.config import FaultConfig, QuotaConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-ttl", type=int, default=3600)
     parser.add_argument("--single-login", action="store_true")
     parser.add_argument("--no-record", action="store_true", help="do not keep exchange samples")
+    faults = FaultConfig()
+    for name, value in faults.as_dict().items():
+        flag = "--fault-" + name.removeprefix("rate_").replace("_", "-")
+        parser.add_argument(
+            flag,
+            dest=f"fault_{name}",
+            type=type(value) if value is not None else int,
+            default=value,
+            help=f"fault setting {name} (settable later via POST /_sandbox/faults)",
+        )
     args = parser.parse_args(argv)
+    faults.update({name: getattr(args, f"fault_{name}") for name in faults.as_dict()})
     config = SandboxConfig(
         seed=args.seed,
         size=args.size,
@@ -35,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         single_login=args.single_login,
         quotas=QuotaConfig(args.quota_per_second, args.quota_per_minute, args.quota_per_day),
         record_exchanges=not args.no_record,
+        faults=faults,
     )
     sandbox = Sandbox(config).start(args.host, args.port)
     sys.stdout.write(json.dumps(sandbox.credentials()) + "\n")
