@@ -114,6 +114,11 @@ def test_refused_credentials_mark_the_account_and_stop_without_retry(stack: Any)
     assert stored is not None and stored.get("replay_key"), "no replay message kept"
     assert "wrong" not in json.dumps([e.model_dump(mode="json") for e in failed])
 
+    # Later deliveries are not lost while the account waits for reconnection: each stays replayable.
+    assert _run(_message(account_id, "estimate", 7)) == {"batchItemFailures": []}
+    waiting = _exchanges(account_id, status="failed", kind="account_needs_reconnect")
+    assert len(waiting) == 1 and waiting[0].sellsy_id == "7"
+
 
 def test_a_poison_message_fails_and_ends_in_the_dlq(stack: Any, aws: Any) -> None:
     bad = {"MessageId": "poison-1", "ReceiptHandle": "local", "Body": "{not json", "MessageAttributes": {}}

@@ -39,7 +39,7 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
     correlation_id = message.get("correlation_id")
     started = time.perf_counter()
 
-    def record(outcome: Outcome) -> dict[str, Any]:
+    def record(outcome: Outcome, replay: dict[str, Any] | None = None) -> dict[str, Any]:
         record_exchange(
             account_id=account_id,
             direction="inbound",
@@ -52,12 +52,17 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
             request={"event": payload.get("config_id") or f"{entity}.{event}"},
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             correlation_id=correlation_id,
+            replay=replay,
         )
         return outcome.as_dict()
 
     account = account_cache.get_account(account_id)
     if account is None:
         return record(Outcome("skipped", "account_unknown", "the account no longer exists"))
+    if account.status == "needs_reconnect":
+        # Kept replayable: once the account is reconnected, the delivery can run through the normal path.
+        replay = {k: v for k, v in message.items() if k in ("kind", "account_id", "payload")}
+        return record(Outcome("failed", "account_needs_reconnect", "account needs reconnection"), replay)
     if not account.can_sync:
         return record(Outcome("skipped", "account_inactive", f"account is {account.status}"))
     if not raw_id.isdigit():
