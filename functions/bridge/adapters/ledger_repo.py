@@ -11,6 +11,7 @@ look for the action's marker before creating anything.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,10 @@ from bridge.settings import get_settings
 
 LedgerState = Literal["intent", "done", "failed"]
 DEFAULT_LEASE_SECONDS = 120
+# DynamoDB evaluates a condition and writes atomically; moto (the embedded default) does not lock
+# between the two, so threads of one process (the local SQS pump) could both win a claim there.
+# Serialising our own claims in-process closes that gap and costs nothing in a Lambda (one thread).
+_CLAIM_LOCK = threading.Lock()
 
 
 class ActionBusy(RuntimeError):
@@ -133,49 +138,84 @@ def claim(
     search its marker first. Raises ``AlreadyDone`` when the action is done, ``ActionBusy`` when
     another worker holds the lease.
     """
+    with _CLAIM_LOCK:
+        return _claim(account_id, intervention_id, action_key, kind, marker, lease_seconds, now)
+
+
+def _claim(
+    account_id: str,
+    intervention_id: str,
+    action_key: str,
+    kind: str,
+    marker: str,
+    lease_seconds: int,
+    now: float | None,
+) -> tuple[LedgerEntry, LedgerState | None]:
     clock = time.time() if now is None else now
     stamp = _now_iso()
+    key = _key(account_id, intervention_id, action_key)
+    lease_until = int(clock) + lease_seconds
     previous = get(account_id, intervention_id, action_key)
-    if previous is not None and previous.is_done:
+    if previous is None:
+        # First attempt: a conditional create (the simplest condition, atomic everywhere).
+        item = {
+            **key,
+            "state": "intent",
+            "lease_until": lease_until,
+            "updated_at": stamp,
+            "intent_at": stamp,
+            "account_id": account_id,
+            "intervention_id": intervention_id,
+            "action_key": action_key,
+            "kind": kind,
+            "marker": marker,
+            "attempts": 1,
+        }
+        try:
+            _table().put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            raise _busy_or_done(account_id, intervention_id, action_key) from exc
+        return _from_item(item), None
+    if previous.is_done:
         raise AlreadyDone(previous)
     try:
-        answer = _table().update_item(
-            Key=_key(account_id, intervention_id, action_key),
+        # Re-take an unfinished action whose lease has expired (or was given back).
+        _table().update_item(
+            Key=key,
             UpdateExpression=(
-                "SET #state = :intent, lease_until = :lease, updated_at = :now, account_id = :acc, "
-                "intervention_id = :itv, action_key = :ak, kind = :kind, marker = :marker, "
-                "intent_at = if_not_exists(intent_at, :now), attempts = if_not_exists(attempts, :zero) + :one"
+                "SET #state = :intent, lease_until = :lease, updated_at = :now, marker = :marker, "
+                "attempts = attempts + :one"
             ),
             ConditionExpression=(
-                Attr("pk").not_exists()
-                | (Attr("state").ne("done") & (Attr("lease_until").not_exists() | Attr("lease_until").lte(int(clock))))
+                Attr("state").eq(previous.state)
+                & Attr("attempts").eq(previous.attempts)
+                & (Attr("lease_until").not_exists() | Attr("lease_until").lte(int(clock)))
             ),
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":intent": "intent",
-                ":lease": int(clock) + lease_seconds,
+                ":lease": lease_until,
                 ":now": stamp,
-                ":acc": account_id,
-                ":itv": intervention_id,
-                ":ak": action_key,
-                ":kind": kind,
                 ":marker": marker,
-                ":zero": 0,
                 ":one": 1,
             },
-            ReturnValues="ALL_OLD",
         )
     except ClientError as exc:
         if not _conditional_failed(exc):
             raise
-        current = get(account_id, intervention_id, action_key)
-        if current is not None and current.is_done:
-            raise AlreadyDone(current) from exc
-        raise ActionBusy(f"action {action_key} of {intervention_id} is being run by another worker") from exc
-    old = answer.get("Attributes") or {}
+        raise _busy_or_done(account_id, intervention_id, action_key) from exc
     entry = get(account_id, intervention_id, action_key)
     assert entry is not None  # we just wrote it
-    return entry, old.get("state")
+    return entry, previous.state
+
+
+def _busy_or_done(account_id: str, intervention_id: str, action_key: str) -> Exception:
+    current = get(account_id, intervention_id, action_key)
+    if current is not None and current.is_done:
+        return AlreadyDone(current)
+    return ActionBusy(f"action {action_key} of {intervention_id} is being run by another worker")
 
 
 def save_progress(

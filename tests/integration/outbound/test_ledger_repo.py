@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -57,3 +58,32 @@ def test_progress_keeps_the_sellsy_id_and_entries_are_tenant_scoped(itv):
     ledger_repo.claim("acc1", itv, "t#4", kind="add_comment", marker="m2", now=1000)
     assert sorted(e.action_key for e in ledger_repo.list_entries("acc1", itv)) == ["t#3", "t#4"]
     assert ledger_repo.list_entries("acc2", itv) == []
+
+
+def _race(claim_once, workers: int = 4) -> int:
+    wins: list[int] = []
+    start = threading.Barrier(workers)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            claim_once()
+            wins.append(1)
+        except ledger_repo.ActionBusy:
+            pass
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(wins)
+
+
+def test_concurrent_claims_have_exactly_one_winner(aws):
+    for _ in range(8):
+        itv = f"itv-{uuid.uuid4().hex[:8]}"
+        assert _race(lambda itv=itv: ledger_repo.claim("acc1", itv, "t#0", kind="k", marker="m")) == 1
+        # The same when several workers re-take an expired lease at once.
+        ledger_repo.release("acc1", itv, "t#0")
+        assert _race(lambda itv=itv: ledger_repo.claim("acc1", itv, "t#0", kind="k", marker="m")) == 1
