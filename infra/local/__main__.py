@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from infra.local.console import divert_handler_output, heading, say
@@ -36,6 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     divert_handler_output(LOG_FILE)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request otherwise
+    warnings.filterwarnings("ignore", message="No application metrics to publish")  # nothing to count: fine
     from infra.local.demo import real_sellsy_from_env, run_story, start_stack
 
     real = real_sellsy_from_env()

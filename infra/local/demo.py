@@ -177,20 +177,23 @@ def run_first_import(account_id: str) -> dict[str, Any]:
 
 
 def choose_estimate(stack: Stack) -> dict[str, Any]:
-    """A quote sent to a client company, with catalogue rows: the one a customer accepts in the story."""
-    estimates = stack.sandbox.state("estimates")
-    companies = {c["id"]: c for c in stack.sandbox.state("companies")}
-    for estimate in estimates:
-        company = next((r for r in estimate["related"] if r["type"] == "company"), None)
-        has_catalog = any(row.get("type") == "catalog" for row in estimate.get("rows", []))
-        if (
-            estimate["status"] in ("sent", "read")
-            and company
-            and companies.get(company["id"], {}).get("type") == "client"
-            and has_catalog
-        ):
+    """A quote of a client (Sellsy only invoices clients) with catalogue rows: the one a customer accepts."""
+    customers = {("company", c["id"]): c for c in stack.sandbox.state("companies")}
+    customers.update({("individual", i["id"]): i for i in stack.sandbox.state("individuals")})
+    for estimate in stack.sandbox.state("estimates"):
+        customer = next(
+            (
+                customers.get((r["type"], r["id"]))
+                for r in estimate["related"]
+                if r["type"] in ("company", "individual")
+            ),
+            None,
+        )
+        has_catalog = any(row.get("type") == "catalog" and row.get("reference") for row in estimate.get("rows", []))
+        is_open = estimate["status"] in ("draft", "sent", "read")
+        if is_open and has_catalog and customer and customer.get("type") == "client":
             return dict(estimate)
-    raise DemoError("the sandbox has no sent quote for a client company with catalogue rows")
+    raise DemoError("the sandbox has no open quote for a client with catalogue rows")
 
 
 def wait_for(what: str, probe: Any, timeout: float = 20.0) -> Any:
@@ -229,7 +232,7 @@ def play_field_story(stack: Stack, account_id: str) -> dict[str, Any]:
         def find_intervention() -> dict[str, Any] | None:
             page = expect(api.get(f"/accounts/{account_id}/interventions", params={"limit": 200}), 200)
             for item in page["items"]:
-                if item.get("sellsy_type") == "estimate" and str(item.get("sellsy_id")) == str(estimate["id"]):
+                if item.get("source_type") == "estimate" and str(item.get("source_id")) == str(estimate["id"]):
                     return dict(item)
             return None
 
@@ -275,7 +278,7 @@ def play_field_story(stack: Stack, account_id: str) -> dict[str, Any]:
 
         def completed() -> dict[str, Any] | None:
             current = expect(api.get(f"/accounts/{account_id}/interventions/{intervention['id']}"), 200)
-            return dict(current) if current.get("links", {}).get("invoice") else None
+            return dict(current) if (current.get("sellsy_links") or {}).get("invoices") else None
 
         done = wait_for("the invoice link on the completed intervention", completed, timeout=60)
     created = sellsy_objects_for(stack, estimate["id"], done["id"])
@@ -300,24 +303,17 @@ def sellsy_objects_for(stack: Stack, estimate_id: int, intervention_id: str) -> 
 
 def print_summary(stack: Stack, account_id: str, import_results: dict[str, Any], story: dict[str, Any]) -> None:
     heading("Summary")
-    summary = import_results.get("summary") or {}
-    streams = summary.get("streams") or {}
-    if streams:
-        say("  Import, per stream:")
-        table(
-            [
-                [name, s.get("created", 0), s.get("updated", 0), s.get("unchanged", 0), s.get("locked_skipped", 0)]
-                for name, s in streams.items()
-            ],
-            ["stream", "created", "updated", "unchanged", "locked-skipped"],
-        )
-        say(f"  Sellsy API calls: {summary.get('api_calls', '?')}, 429s: {summary.get('throttled', 0)}")
+    from infra.local.import_runner import show_summary
+
+    show_summary({account_id: import_results})
     if story:
         intervention = story["intervention"]
         say()
         say(f"  Intervention {intervention['id']} ({intervention.get('status')}): {intervention.get('subject')}")
-        for name, link in (intervention.get("links") or {}).items():
-            say(f"    {name:<10} {link}")
+        say(f"    quote      {intervention.get('deep_link')}")
+        for name, links in (intervention.get("sellsy_links") or {}).items():
+            for link in links:
+                say(f"    {name[:-1]:<10} {link}")
         created = story["created"]
         say()
         say("  Created in Sellsy:")
