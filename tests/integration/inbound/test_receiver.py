@@ -1,0 +1,105 @@
+"""The webhook function called as Lambda would call it (API Gateway v2 events), on moto."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bridge.flows import accounts as account_flows
+from bridge.handlers.webhook import lambda_handler
+from infra.local.lambda_context import LocalContext
+
+KEY = "in-process-key"
+
+
+def _event(account_id: str, body: bytes, *, method: str = "POST", b64: bool = False, **headers: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": f"/webhooks/sellsy/{account_id}",
+        "headers": {k.replace("_", "-").lower(): v for k, v in headers.items()},
+        "requestContext": {"requestId": str(uuid.uuid4()), "http": {"method": method}},
+        "body": base64.b64encode(body).decode() if b64 else body.decode("utf-8", "replace"),
+        "isBase64Encoded": b64,
+    }
+
+
+@pytest.fixture(scope="module")
+def account_id(aws: Any) -> str:
+    account_id = f"rc-{uuid.uuid4().hex[:10]}"
+    account_flows.create_account(name="Receiver", account_id=account_id, webhook_signing_key=KEY)
+    return account_id
+
+
+def _signed(body: bytes) -> str:
+    return hashlib.sha1(KEY.encode() + body, usedforsecurity=False).hexdigest()
+
+
+def _delivery(object_id: int = 4) -> bytes:
+    payload = {"eventType": "docslog", "event": "step", "relatedtype": "estimate", "relatedid": str(object_id),
+               "corpid": "100007", "timestamp": "1795000000"}  # fmt: skip
+    return urlencode({"notif": json.dumps(payload)}).encode()
+
+
+@pytest.fixture()
+def quiet_queue(stack: Any) -> Iterator[Any]:
+    """The shared stack's pump holds off, so this test reads what was enqueued itself."""
+    stack.pump.pause()
+    yield stack
+    stack.pump.resume()
+
+
+def test_base64_form_delivery_is_enqueued_with_its_correlation_id(aws: Any, quiet_queue: Any, account_id: str) -> None:
+    body = _delivery()
+    event = _event(
+        account_id,
+        body,
+        b64=True,
+        content_type="application/x-www-form-urlencoded",
+        x_webhook_signature=_signed(body),
+    )
+    answer = lambda_handler(event, LocalContext("WebhookFunction"))
+    assert answer["statusCode"] == 202, answer["body"]
+    body_out = json.loads(answer["body"])
+    assert body_out["correlation_id"] == event["requestContext"]["requestId"]
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=aws.env["EVENTS_QUEUE_URL"], MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    ).get("Messages", [])
+    ours = [m for m in messages if json.loads(m["Body"]).get("delivery_id") == body_out["delivery_id"]]
+    assert len(ours) == 1
+    message = json.loads(ours[0]["Body"])
+    assert message["kind"] == "sellsy.webhook" and message["account_id"] == account_id
+    assert message["payload"]["entity"] == "estimate" and message["payload"]["object_id"] == "4"
+    assert message["payload"]["config_id"] == "estimate.step"
+    assert ours[0]["MessageAttributes"]["correlation_id"]["StringValue"] == body_out["correlation_id"]
+
+
+def _latin1_event(account_id: str) -> dict[str, Any]:
+    body = "é".encode("latin-1")
+    return _event(account_id, body, b64=True, content_type="application/json", x_webhook_signature=_signed(body))
+
+
+def test_odd_requests_get_4xx_never_5xx(aws: Any, account_id: str) -> None:
+    body = _delivery()
+    cases = [
+        (_event(account_id, body, method="PUT", content_type="application/json"), 405),
+        ({**_event(account_id, b"x"), "body": "%%%not-base64", "isBase64Encoded": True}, 400),
+        (_event("", body, content_type="application/json"), 404),
+        (_latin1_event(account_id), 400),
+    ]
+    for event, status in cases:
+        answer = lambda_handler(event, LocalContext("WebhookFunction"))
+        assert answer["statusCode"] == status, answer["body"]
+        assert json.loads(answer["body"])["error"]["code"]
+
+
+def test_ping(aws: Any, account_id: str) -> None:
+    answer = lambda_handler(_event(account_id, b"", method="GET"), LocalContext("WebhookFunction"))
+    assert answer["statusCode"] == 200
