@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-ttl", type=int, default=3600)
     parser.add_argument("--single-login", action="store_true")
     parser.add_argument("--no-record", action="store_true", help="do not keep exchange samples")
+    parser.add_argument("--no-validate", action="store_true", help="do not check request bodies against the spec")
     faults = FaultConfig()
     for name, value in faults.as_dict().items():
         flag = "--fault-" + name.removeprefix("rate_").replace("_", "-")
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         single_login=args.single_login,
         quotas=QuotaConfig(args.quota_per_second, args.quota_per_minute, args.quota_per_day),
         record_exchanges=not args.no_record,
+        validate_requests=not args.no_validate,
         faults=faults,
     )
     sandbox = Sandbox(config).start(args.host, args.port)

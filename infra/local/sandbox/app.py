@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.local.sandbox.auth import Auth
 from infra.local.sandbox.config import SandboxConfig
+from infra.local.sandbox.contract import shared_validator
 from infra.local.sandbox.http import ApiError, Request, Response, Router
 from infra.local.sandbox.recorder import Exchange, Recorder
 from infra.local.sandbox.state import State
@@ -95,6 +96,8 @@ class SandboxApp:
         self.webhooks = WebhookEmitter(self)
         self.base_url = ""
         self._build()
+        if config.validate_requests:  # parse the file in the background: the first write should not wait
+            threading.Thread(target=shared_validator, name="sandbox-spec-loader", daemon=True).start()
         from infra.local.sandbox import routes
 
         routes.register(self)
@@ -189,6 +192,7 @@ class SandboxApp:
             if not_routed is not None:
                 raise not_routed
             assert handler is not None
+            self._check_body_against_contract(req)
             resp = handler(req, **params)
         except ApiError as exc:
             resp = Response.from_error(exc)
@@ -199,6 +203,19 @@ class SandboxApp:
             self.count("faults.drop_after")
             raise DropConnection
         return resp
+
+    def _check_body_against_contract(self, req: Request) -> None:
+        if not self.config.validate_requests or req.method not in ("POST", "PUT", "PATCH"):
+            return
+        if req.content_type != "application/json" or not req.body.strip():
+            return
+        req.json()  # invalid JSON is a 400 of its own
+        validator = shared_validator()
+        if validator is None:
+            return
+        details = validator.request_body_errors(req.method, req.path, req.query, req.headers, req.body)
+        if details:
+            raise ApiError(400, "Validation failed: the request body does not match the API specification", details)
 
     def _record(self, req: Request, resp: Response) -> None:
         try:

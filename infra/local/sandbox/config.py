@@ -73,6 +73,8 @@ class SandboxConfig:
     webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
     webhook_timeout_seconds: float = 3.0
     record_exchanges: bool = True
+    # JSON bodies of writes are checked against the OpenAPI file (400 with details), like Sellsy does.
+    validate_requests: bool = True
     max_upload_bytes: int = 15 * 1024 * 1024
 
     @property

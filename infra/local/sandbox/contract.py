@@ -1,0 +1,231 @@
+"""Sellsy's OpenAPI file as a validator (openapi-core), host-independent; shared by the sandbox and tests.
+
+- `ContractValidator.validate_exchange(...)`: problems in one exchange (request when accepted, response
+  against the operation's schema, errors against the spec's `Error` schema).
+- `ContractValidator.request_body_errors(...)`: what the sandbox answers as 400 details when a request
+  body breaks the file ("where the sandbox and the file disagree, the file wins").
+The file is parsed once per process (`shared_validator()`); None when the file is absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_schema_validator import OAS30Validator
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+HOST = "http://sandbox.invalid"
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_SPEC = REPO.parent / "shared" / "sellsy-openapi" / "sellsy-openapi-v2.264.0.yaml"
+ERROR_REQUIRED = ("code", "message", "context", "details")
+_LOAD_LOCK = threading.Lock()
+
+
+def spec_path() -> Path:
+    return Path(os.environ.get("SELLSY_OPENAPI", str(DEFAULT_SPEC)))
+
+
+class _Request:
+    """openapi-core request protocol over a recorded exchange (host replaced, path kept)."""
+
+    def __init__(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> None:
+        self.method = method.lower()
+        self.host_url = HOST
+        self.path = path
+        self.full_url_pattern = HOST + path
+        pairs = [(key, value) for key, values in query.items() for value in values]
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(pairs), header=Headers(headers), cookie=ImmutableMultiDict(), path={}
+        )
+        self.content_type = headers.get("content-type") or headers.get("Content-Type") or "application/json"
+        self.body = body or None
+
+
+class _Response:
+    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.status_code = status
+        self.data = body
+        self.headers = Headers(headers)
+        self.content_type = self.headers.get("Content-Type", "application/json")
+
+
+class ContractValidator:
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as handle:
+            spec = yaml.load(handle, Loader=yaml.CSafeLoader)
+        self.raw = spec
+        spec = copy.copy(spec)
+        spec["servers"] = [{"url": f"{HOST}/v2"}]
+        self.loosened = _loosen_allof_additional_properties(spec)
+        self.api = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+        self.error_validator = OAS30Validator(spec["components"]["schemas"]["Error"])
+        self._cache: dict[Any, list[str]] = {}
+
+    def _documented(self, method: str, route: str) -> bool:
+        template = route.removeprefix("/v2")
+        operation = self.raw["paths"].get(template, {})
+        return method.lower() in operation
+
+    def validate_exchange(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]] | None,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        status: int,
+        resp_headers: dict[str, str] | None,
+        resp_body: bytes | None,
+        route: str | None = None,
+    ) -> list[str]:
+        """Problems found in one exchange (empty list = conforming)."""
+        query = query or {}
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        resp_headers = resp_headers or {}
+        key = (method, path, json.dumps(query, sort_keys=True), body, status, resp_body)
+        if key in self._cache:
+            return self._cache[key]
+        problems: list[str] = []
+        if route and not self._documented(method, route):
+            problems.append(f"route: {method} {route} is not in the OpenAPI file")
+        request = _Request(method, path, query, headers, body or b"")
+        if status < 400 and route != "(unmatched)":
+            problems.extend(f"request: {p}" for p in self._request_problems(request, headers))
+        found = self._response_problems(request, status, resp_headers, resp_body)
+        problems.extend(f"response: {p}" for p in found)
+        self._cache[key] = problems
+        return problems
+
+    def request_body_errors(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> dict[str, str]:
+        """Body violations of a JSON request as `{location: message}` (empty when it conforms)."""
+        request = _Request(method, path, query, {k.lower(): v for k, v in headers.items()}, body)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = self.api.unmarshal_request(request)
+        details: dict[str, str] = {}
+        for error in result.errors:
+            if type(error).__name__ not in ("InvalidRequestBody", "RequestBodyValidationError"):
+                continue
+            for message in _describe(error).split(" | ")[1:] or [str(error)]:
+                where, _, text = message.partition(": ")
+                details.setdefault(where or "body", text or message)
+        return details
+
+    def _request_problems(self, request: _Request, headers: dict[str, str]) -> list[str]:
+        if request.content_type.startswith("multipart/form-data"):
+            return self._multipart_problems(request)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = self.api.unmarshal_request(request)
+        problems = []
+        for error in result.errors:
+            if type(error).__name__ in ("SecurityValidationError", "SecurityNotFound", "InvalidSecurity"):
+                continue
+            problems.append(_describe(error))
+        return problems
+
+    @staticmethod
+    def _multipart_problems(request: _Request) -> list[str]:
+        if request.body is None:  # body too large to be kept by the recorder: nothing to check
+            return []
+        if b'name="file"' not in request.body:
+            return ["multipart body has no `file` part"]
+        return []
+
+    def _response_problems(
+        self, request: _Request, status: int, headers: dict[str, str], body: bytes | None
+    ) -> list[str]:
+        if status >= 400:
+            return self._error_problems(status, body)
+        if "field" in request.parameters.query:
+            # field[] deliberately drops fields (even required ones), as Sellsy does: check JSON only.
+            try:
+                json.loads(body or b"null")
+            except ValueError:
+                return ["field[] answer is not JSON"]
+            return []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = self.api.unmarshal_response(request, _Response(status, body or b"", headers))
+        return [_describe(error) for error in result.errors]
+
+    def _error_problems(self, status: int, body: bytes | None) -> list[str]:
+        try:
+            document = json.loads(body or b"")
+        except ValueError:
+            return [f"error {status} body is not JSON"]
+        problems = [str(e.message) for e in self.error_validator.iter_errors(document)]
+        error = document.get("error") if isinstance(document, dict) else None
+        if not isinstance(error, dict):
+            return [*problems, "error body has no `error` object"]
+        problems += [f"error.{name} missing" for name in ERROR_REQUIRED if name not in error]
+        if error.get("code") != status:
+            problems.append(f"error.code {error.get('code')} differs from HTTP status {status}")
+        return problems
+
+
+def _loosen_allof_additional_properties(node: Any) -> int:
+    """Known defect of the file: `additionalProperties: false` beside `allOf` with no sibling `properties`.
+
+    Under JSON Schema rules such a node rejects every property (its own `properties` list is empty),
+    so no real Sellsy object could conform; the authoring tool meant "only the allOf properties".
+    We drop that one keyword on those nodes (the branches keep their own checks). Returns the count.
+    """
+    count = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if current.get("additionalProperties") is False and "allOf" in current and "properties" not in current:
+                del current["additionalProperties"]
+                count += 1
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return count
+
+
+def _describe(error: Exception) -> str:
+    """Short, located messages: the deepest schema errors (inside anyOf/oneOf branches too)."""
+    parts = [type(error).__name__]
+    cause = error.__cause__
+    while cause is not None and len(parts) < 12:
+        for schema_error in list(getattr(cause, "schema_errors", None) or [])[:4]:
+            parts.extend(_leaf_messages(schema_error))
+        cause = cause.__cause__
+    return " | ".join(parts)[:1500]
+
+
+def _leaf_messages(error: Any, depth: int = 0) -> list[str]:
+    if error.context and depth < 4:
+        best = sorted(error.context, key=lambda e: len(list(e.absolute_path)), reverse=True)[:3]
+        return [m for sub in best for m in _leaf_messages(sub, depth + 1)]
+    where = "/".join(map(str, error.absolute_path)) or "(body)"
+    return [f"{where}: {str(error.message)[:200]}"]
+
+
+@functools.cache
+def _load(path: str) -> ContractValidator | None:
+    if not Path(path).exists():
+        return None
+    return ContractValidator(Path(path))
+
+
+def shared_validator() -> ContractValidator | None:
+    """The validator for the file at `spec_path()`, parsed once per process (thread-safe)."""
+    with _LOAD_LOCK:
+        return _load(str(spec_path()))
