@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from bridge.adapters import reports_store
+from bridge.adapters import field_repo, reports_store
 from bridge.domain.accounts import AccountSettings
 from bridge.domain.report_pdf import render_report
 from bridge.domain.triggers import marker
@@ -339,3 +339,11 @@ def test_bad_requests_are_clear_4xx_and_enqueue_nothing(stack, api, sellsy):
     settle(stack)
     stored = api.get(f"{base}/{itv}").json()
     assert stored["status"] == "new"  # nothing was completed by the refused calls
+
+    def cancel(current: Any) -> Any:
+        current.status = "cancelled"
+        return current
+
+    field_repo.update_intervention(account_id, itv, cancel)
+    cancelled = complete(api, account_id, itv)
+    assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["error"]["message"]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bridge.adapters import accounts_repo, field_repo, queue, reports_store
 from bridge.adapters.ledger_repo import ActionBusy
 from bridge.domain.accounts import Account
@@ -153,7 +155,14 @@ def _report_loader(account_id: str, intervention: dict[str, Any]) -> tuple[str, 
     """The uploaded report, or one rendered now and kept in S3 (same key on every retry)."""
     key = intervention.get("report_key")
     if key:
-        return str(key), lambda: reports_store.read(str(key))
+
+        def load_uploaded() -> bytes:
+            try:
+                return reports_store.read(str(key))
+            except ClientError as exc:  # deleted or expired since the completion was accepted
+                raise reports_store.ReportProblem(f"uploaded report {key!r} can no longer be read") from exc
+
+        return str(key), load_uploaded
     generated = reports_store.generated_key(account_id, str(intervention["id"]))
     cache: dict[str, bytes] = {}
 
