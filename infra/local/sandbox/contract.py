@@ -72,6 +72,7 @@ class ContractValidator:
         self.api = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
         self.error_validator = OAS30Validator(spec["components"]["schemas"]["Error"])
         self._cache: dict[Any, list[str]] = {}
+        self._body_cache: dict[tuple[str, str, bytes], dict[str, str]] = {}
 
     def _documented(self, method: str, route: str) -> bool:
         template = route.removeprefix("/v2")
@@ -111,7 +112,14 @@ class ContractValidator:
     def request_body_errors(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
     ) -> dict[str, str]:
-        """Body violations of a JSON request as `{location: message}` (empty when it conforms)."""
+        """Body violations of a JSON request as `{location: message}` (empty when it conforms).
+
+        Cached by (method, path, body): loops re-send the same search body with another offset.
+        """
+        key = (method, path, body)
+        cached = self._body_cache.get(key)
+        if cached is not None:
+            return dict(cached)
         request = _Request(method, path, query, {k.lower(): v for k, v in headers.items()}, body)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -123,7 +131,10 @@ class ContractValidator:
             for message in _describe(error).split(" | ")[1:] or [str(error)]:
                 where, _, text = message.partition(": ")
                 details.setdefault(where or "body", text or message)
-        return details
+        if len(self._body_cache) >= 2048:
+            self._body_cache.clear()
+        self._body_cache[key] = details
+        return dict(details)
 
     def _request_problems(self, request: _Request, headers: dict[str, str]) -> list[str]:
         if request.content_type.startswith("multipart/form-data"):
