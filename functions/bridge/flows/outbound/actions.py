@@ -71,11 +71,16 @@ class _InvoiceAction:
         kind, customer_id = rules.customer_ref(ctx.intervention)
         convert = ctx.account.settings.convert_prospects
         sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
-        return {
+        payload: dict[str, Any] = {
             "related": rules.invoice_related(ctx.intervention),
             "subject": rules.invoice_subject(ctx.intervention, ctx.mark),
             "order_reference": ctx.mark,
         }
+        day = str(ctx.intervention.get("completed_at") or "")[:10]
+        if day:
+            # The service period is the day of the work (revenue imports read it as period start/end).
+            payload["service_dates"] = {"start": day, "end": day}
+        return payload
 
     def _post(self, sellsy: SellsyPort, ctx: ActionContext, payload: dict[str, Any]) -> Created:
         answer = sellsy.post("/invoices", json=payload)
