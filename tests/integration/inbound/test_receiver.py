@@ -37,6 +37,14 @@ def account_id(aws: Any) -> str:
     return account_id
 
 
+def _delivery_id(message: dict[str, Any]) -> str | None:
+    try:
+        value = json.loads(message["Body"]).get("delivery_id")
+        return str(value) if value else None
+    except (ValueError, AttributeError):
+        return None
+
+
 def _signed(body: bytes) -> str:
     return hashlib.sha1(KEY.encode() + body, usedforsecurity=False).hexdigest()
 
@@ -72,7 +80,13 @@ def test_base64_form_delivery_is_enqueued_with_its_correlation_id(aws: Any, quie
     messages = sqs.receive_message(
         QueueUrl=aws.env["EVENTS_QUEUE_URL"], MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
     ).get("Messages", [])
-    ours = [m for m in messages if json.loads(m["Body"]).get("delivery_id") == body_out["delivery_id"]]
+    queue_url = aws.env["EVENTS_QUEUE_URL"]
+    ours = [m for m in messages if _delivery_id(m) == body_out["delivery_id"]]
+    for m in messages:  # leave the queue as found: ours consumed, the others visible again
+        if m in ours:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
     assert len(ours) == 1
     message = json.loads(ours[0]["Body"])
     assert message["kind"] == "sellsy.webhook" and message["account_id"] == account_id
