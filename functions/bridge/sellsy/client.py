@@ -144,8 +144,8 @@ class SellsyClient:
         waits_429 = 0
         renewed = False
         while True:
+            token = self.auth.token()  # before the quota slot: a renewal must not hold a reservation
             reservation = self.quota.acquire(daily_reserve=self.daily_reserve)
-            token = self.auth.token()
             try:
                 response = self._http.request(
                     method,
@@ -155,7 +155,10 @@ class SellsyClient:
                     files=files,
                     headers={"Authorization": f"Bearer {token}"},
                 )
-            except httpx.TransportError as exc:
+            except BaseException as exc:
+                self.quota.record(reservation, {}, status=0)  # no answer: end the reservation
+                if not isinstance(exc, httpx.TransportError):
+                    raise
                 if not read and not isinstance(exc, _NOT_SENT):
                     raise WriteOutcomeUnknown(
                         f"{method} {path}: connection lost after sending ({type(exc).__name__})",

@@ -6,14 +6,18 @@ any window is empty gets a 429. One governor per account per execution environme
 threads: a slot is reserved before sending, so requests in flight count even before their answer
 tells us the new remaining figure.
 
-Model: fixed windows aligned on the clock (as the headers' names suggest). For each window we keep
-``sent`` (requests this process reserved in the current window) and ``anchor`` = min over answers of
-``remaining + seq`` where ``seq`` is the request's rank in the window: the remaining capacity is then
-``anchor - sent``. The largest anchor seen is remembered as the window's limit for the next windows.
+Model: fixed windows aligned on the clock (as the headers' names suggest). Sellsy may count our
+concurrent requests in any order, so the lowest ``remaining`` answered in the current window is the
+state after the latest request Sellsy counted among the answered ones; every request still unanswered
+may be counted after it. Room left = lowest remaining - requests in flight. A request still in
+flight when a window turns may be counted in the new window (it left late, or the server was slow),
+so it is counted in both. Before the first answer of a window, the limit learned from earlier
+windows (lowest remaining + answered requests) minus the requests sent so far is used.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -23,8 +27,8 @@ from typing import Any
 
 from bridge.sellsy.errors import QuotaReserveReached
 
-# A request sent this close to a window boundary may be counted by Sellsy in the next window.
-_EDGE_SECONDS = 0.05
+# Longer than any request can take (timeouts): a reservation older than this is forgotten.
+_STALE_SECONDS = 120.0
 # Safety added after a window turns before sending again (clock granularity, server rounding).
 _TURN_MARGIN_SECONDS = 0.01
 
@@ -37,21 +41,24 @@ class _Window:
     length: float  # seconds covered by one key; for day/month only how long an observation is trusted
     paced: bool  # True: wait for the next window; False (day, month): reaching zero stops the run
     key: int = -1
-    sent: int = 0
-    carry: int = 0  # reservations made at the edge of the previous window, counted here too
-    anchor: int | None = None
+    sent: int = 0  # reservations counted in this window (including carried ones)
+    answered: int = 0  # answers with a figure for requests reserved in this window
+    lowest: int | None = None  # lowest remaining answered in this window
     limit_guess: int | None = None
-    last_remaining: int | None = None
+    in_flight: dict[int, float] = field(default_factory=dict)  # reservation id -> reserved at
 
     def roll(self, now: float) -> None:
         key = int(now // self.length)
         if key != self.key:
-            carried = self.carry if key == self.key + 1 else 0
-            self.key, self.sent, self.carry, self.anchor = key, carried, 0, None
+            # A reservation never ended (a bug, a killed thread) must not shrink the quota for ever.
+            for stale in [rid for rid, at in self.in_flight.items() if now - at > _STALE_SECONDS]:
+                del self.in_flight[stale]
+            self.key, self.sent, self.answered, self.lowest = key, len(self.in_flight), 0, None
 
     def available(self) -> int | None:
-        base = self.anchor if self.anchor is not None else self.limit_guess
-        return None if base is None else base - self.sent
+        if self.lowest is not None:
+            return self.lowest - len(self.in_flight)
+        return None if self.limit_guess is None else self.limit_guess - self.sent
 
     def next_turn(self) -> float:
         return (self.key + 1) * self.length
@@ -61,7 +68,8 @@ class _Window:
 class Reservation:
     """Which window and rank a request was counted in, to read its answer's headers correctly."""
 
-    slots: tuple[tuple[str, int, int], ...]  # (window name, window key, seq within window)
+    id: int
+    slots: tuple[tuple[str, int], ...]  # (window name, window key)
 
 
 @dataclass
@@ -106,6 +114,7 @@ class QuotaGovernor:
         self._lock = threading.Lock()
         self._windows = {name: _Window(name, length, paced) for name, length, paced in self.WINDOWS}
         self._pause_until = 0.0
+        self._ids = itertools.count(1)
         self.stats = QuotaStats()
 
     # -- before a request -------------------------------------------------------------------------
@@ -139,34 +148,39 @@ class QuotaGovernor:
         return wake
 
     def _reserve(self, now: float) -> Reservation:
+        reservation_id = next(self._ids)
         slots = []
         for window in self._windows.values():
             window.sent += 1
-            slots.append((window.name, window.key, window.sent))
-            if window.paced and window.next_turn() - now < _EDGE_SECONDS:
-                window.carry += 1
+            window.in_flight[reservation_id] = now
+            slots.append((window.name, window.key))
         self.stats.calls += 1
-        return Reservation(tuple(slots))
+        return Reservation(reservation_id, tuple(slots))
 
     # -- after an answer --------------------------------------------------------------------------
     def record(self, reservation: Reservation, headers: Mapping[str, str], *, status: int) -> None:
-        """Learn from an answer's quota headers (any status: failed calls count too)."""
+        """Learn from an answer's quota headers (any status: failed calls count too).
+
+        Also called without headers when no answer came (transport error), to end the reservation.
+        """
         remaining = parse_remaining(headers)
         with self._lock:
+            now = self._clock()
             if status == 429:
                 self.stats.responses_429 += 1
-            for name, key, seq in reservation.slots:
+            for name, key in reservation.slots:
                 window = self._windows[name]
+                window.roll(now)  # before forgetting the request: if the window turned, it was carried
+                window.in_flight.pop(reservation.id, None)
                 value = remaining.get(name)
                 if value is None:
                     continue
-                window.last_remaining = value
                 self.stats.remaining[name] = value
                 if key != window.key:
-                    continue  # the window turned while the request was in flight
-                anchor = value + seq
-                window.anchor = anchor if window.anchor is None else min(window.anchor, anchor)
-                window.limit_guess = max(window.limit_guess or 0, anchor)
+                    continue  # answer about an earlier window: ambiguous, the carried count covers it
+                window.lowest = value if window.lowest is None else min(window.lowest, value)
+                window.answered += 1
+                window.limit_guess = max(window.limit_guess or 0, window.lowest + window.answered)
 
     def pause_after_429(self, retry_after: float | None) -> None:
         """Hold every thread: ``Retry-After`` when given, else until the second turns; plus jitter."""
@@ -177,7 +191,7 @@ class QuotaGovernor:
             else:
                 second = self._windows["second"]
                 second.roll(now)
-                second.anchor = second.sent  # nothing left in this second
+                second.lowest = 0  # nothing left in this second
                 until = second.next_turn()
             self._pause_until = max(self._pause_until, until + self._jitter())
 
