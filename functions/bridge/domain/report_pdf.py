@@ -21,9 +21,7 @@ _FONT = "Helvetica"
 def _latin1(text: Any) -> str:
     """Core PDF fonts only encode Latin-1; keep accents, replace the rest (e.g. emoji) visibly."""
     value = "" if text is None else str(text)
-    value = (
-        value.replace("\u2019", "'").replace("\u20ac", "EUR").replace("\u2013", "-").replace("\u2014", "-")
-    )
+    value = value.replace("\u2019", "'").replace("\u20ac", "EUR").replace("\u2013", "-").replace("\u2014", "-")
     return value.encode("latin-1", errors="replace").decode("latin-1")
 
 
@@ -65,9 +63,7 @@ class _Report(FPDF):
 
 
 def _contact_line(contact: Mapping[str, Any]) -> str:
-    name = " ".join(str(contact.get(k) or "") for k in ("first_name", "last_name")).strip() or contact.get(
-        "name"
-    )
+    name = " ".join(str(contact.get(k) or "") for k in ("first_name", "last_name")).strip() or contact.get("name")
     parts = [name, contact.get("phone") or contact.get("phone_number"), contact.get("email")]
     return " - ".join(str(p) for p in parts if p)
 
