@@ -76,7 +76,12 @@ def test_in_flight_reservations_count_before_their_answers() -> None:
     fake.now = 1_001.1  # new second, nothing answered yet
     pending = [quota.acquire(), quota.acquire(), quota.acquire()]
     assert fake.sleeps == []
-    fake.while_sleeping = [lambda: [quota.record(r, {}, status=200) for r in pending]]
+
+    def answers() -> None:
+        for reservation in pending:
+            quota.record(reservation, {}, status=200)
+
+    fake.while_sleeping = [answers]
     quota.acquire()  # 4th in the same second: must wait for the turn
     assert len(fake.sleeps) == 1 and 1_002.0 <= fake.now < 1_002.2
 
