@@ -98,7 +98,7 @@ def start_stack(*, seed: int, size: int, real: RealSellsy | None) -> tuple[Stack
     return stack, account_id
 
 
-def create_demo_account(stack: Stack, real: RealSellsy | None) -> str:
+def create_demo_account(stack: Stack, real: RealSellsy | None, account_id: str = LOCAL_ACCOUNT_ID) -> str:
     heading("Creating and connecting the demo account")
     signing_key = secrets.token_hex(16)
     with api_client(stack) as api:
@@ -106,7 +106,7 @@ def create_demo_account(stack: Stack, real: RealSellsy | None) -> str:
             api.post(
                 "/accounts",
                 json={
-                    "id": LOCAL_ACCOUNT_ID,
+                    "id": account_id,
                     "name": "Demo plumbing company",
                     "webhook_signing_key": signing_key,
                     "settings": {
@@ -128,17 +128,17 @@ def create_demo_account(stack: Stack, real: RealSellsy | None) -> str:
                 "client_id": source.client_id,
                 "client_secret": source.client_secret,
             }
-        account = expect(api.put(f"/accounts/{LOCAL_ACCOUNT_ID}/connection", json=connection), 200)
-        say(f"  account '{LOCAL_ACCOUNT_ID}' is {account['status']} ({account['auth_method']})")
+        account = expect(api.put(f"/accounts/{account_id}/connection", json=connection), 200)
+        say(f"  account '{account_id}' is {account['status']} ({account['auth_method']})")
         if real is None:
-            account = expect(api.post(f"/accounts/{LOCAL_ACCOUNT_ID}/webhook", json={}), 200)
+            account = expect(api.post(f"/accounts/{account_id}/webhook", json={}), 200)
             say(
                 f"  webhook registered in Sellsy (id {account.get('sellsy_webhook_id')}) → "
-                f"{stack.api_url}/webhooks/sellsy/{LOCAL_ACCOUNT_ID}"
+                f"{stack.api_url}/webhooks/sellsy/{account_id}"
             )
         else:
             say("  webhook not registered: a laptop is not reachable from Sellsy (deploy to AWS for that)")
-    return LOCAL_ACCOUNT_ID
+    return account_id
 
 
 def run_story(stack: Stack, account_id: str, *, real: RealSellsy | None) -> int:
@@ -177,9 +177,13 @@ def run_first_import(account_id: str) -> dict[str, Any]:
 
 
 def choose_estimate(stack: Stack) -> dict[str, Any]:
-    """A quote of a client (Sellsy only invoices clients) with catalogue rows: the one a customer accepts."""
+    """A quote of a client (Sellsy only invoices clients) with catalogue rows: the one a customer accepts.
+
+    An open one (draft, sent, read) is preferred; otherwise one is sent again, as a sales rep would.
+    """
     customers = {("company", c["id"]): c for c in stack.sandbox.state("companies")}
     customers.update({("individual", i["id"]): i for i in stack.sandbox.state("individuals")})
+    candidates = []
     for estimate in stack.sandbox.state("estimates"):
         customer = next(
             (
@@ -190,10 +194,15 @@ def choose_estimate(stack: Stack) -> dict[str, Any]:
             None,
         )
         has_catalog = any(row.get("type") == "catalog" and row.get("reference") for row in estimate.get("rows", []))
-        is_open = estimate["status"] in ("draft", "sent", "read")
-        if is_open and has_catalog and customer and customer.get("type") == "client":
-            return dict(estimate)
-    raise DemoError("the sandbox has no open quote for a client with catalogue rows")
+        if has_catalog and customer and customer.get("type") == "client":
+            if estimate["status"] in ("draft", "sent", "read"):
+                return dict(estimate)
+            candidates.append(estimate)
+    if not candidates:
+        raise DemoError("the sandbox has no quote for a client with catalogue rows")
+    reopened = dict(candidates[0])
+    stack.sandbox.act_set_estimate_status(reopened["id"], "sent")
+    return reopened
 
 
 def wait_for(what: str, probe: Any, timeout: float = 20.0) -> Any:
