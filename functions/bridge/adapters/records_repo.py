@@ -114,10 +114,13 @@ class RecordWriter:
 
 
 def iter_partition(
-    account_id: str, stream: str, shard: int, start: dict[str, Any] | None = None
+    account_id: str, stream: str, shard: int, start: dict[str, Any] | None = None, *, bookkeeping_only: bool = False
 ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
-    """Pages (items, last evaluated key) of one shard, for sweeps and exports (about 1 MB each)."""
+    """Pages (items, last evaluated key) of one shard (about 1 MB each); `bookkeeping_only` reads just
+    what a sweep needs, which keeps pages small."""
     kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard))}
+    if bookkeeping_only:
+        kwargs["ProjectionExpression"] = "pk, sk, last_seen_run, not_seen_since"
     if start:
         kwargs["ExclusiveStartKey"] = start
     while True:
@@ -129,14 +132,23 @@ def iter_partition(
         kwargs["ExclusiveStartKey"] = last
 
 
-def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> None:
-    """Deletions are not propagated: the record stays, flagged as absent from Sellsy since `since`."""
-    _table().update_item(
-        Key=record_key(account_id, stream, key),
-        UpdateExpression="SET not_seen_since = :since",
-        ConditionExpression=Attr("pk").exists() & Attr("not_seen_since").not_exists(),
-        ExpressionAttributeValues={":since": since},
-    )
+def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> dict[str, Any] | None:
+    """Deletions are not propagated: the record stays, flagged as absent from Sellsy since `since`.
+
+    Returns the flagged item, or None when it was already flagged (or does not exist)."""
+    try:
+        answer = _table().update_item(
+            Key=record_key(account_id, stream, key),
+            UpdateExpression="SET not_seen_since = :since",
+            ConditionExpression=Attr("pk").exists() & Attr("not_seen_since").not_exists(),
+            ExpressionAttributeValues={":since": since},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return answer.get("Attributes")
 
 
 # --- browsing and manual edits (API) ----------------------------------------------------------------------
@@ -153,9 +165,7 @@ def decode_cursor(cursor: str) -> tuple[int, dict[str, Any] | None]:
         shard, last = int(value["s"]), value["k"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise BadCursor("cursor is not a value returned by this API") from exc
-    if not 0 <= shard < SHARDS or not (
-        last is None or (isinstance(last, dict) and set(last) == {"pk", "sk"})
-    ):
+    if not 0 <= shard < SHARDS or not (last is None or (isinstance(last, dict) and set(last) == {"pk", "sk"})):
         raise BadCursor("cursor is not a value returned by this API")
     return shard, last
 

@@ -1,8 +1,13 @@
-"""JSON Lines (gzip) export of one stream to S3: `exports/{account_id}/{run_id}/{stream}.jsonl.gz`.
+"""JSON Lines (gzip) export per stream and run: `exports/{account_id}/{run_id}/{stream}.jsonl.gz`.
 
-Streamed: records are read page by page from DynamoDB into a gzip writer over a spooled temporary file
-(memory up to 8 MB, then disk), and `upload_fileobj` sends it in multipart parts. Nothing holds the stream.
-Amounts are written as strings, exactly as stored (no float rounding for analytics tools).
+A run exports what it created, updated or flagged as no longer in Sellsy (the first run: everything),
+so analytics tools load each night's file as upserts keyed by `id`. Records are exported as they are
+written: each imported page puts one small gzip part (`.../parts/{stream}/{phase}-{page}.jsonl.gz`,
+overwritten if the page is redone after a crash); the run's last phases join each stream's parts into
+the final object (gzip members concatenate into one valid gzip file) through a spooled temporary file
+and a multipart upload, then delete the parts. Nothing holds a whole stream in memory, and the export
+costs no second read of DynamoDB.
+Amounts are written as exact decimal strings, ids as integers.
 """
 
 from __future__ import annotations
@@ -10,10 +15,10 @@ from __future__ import annotations
 import gzip
 import json
 import tempfile
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from bridge.adapters import records_repo
 from bridge.adapters.aws import client
 
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -23,8 +28,11 @@ def export_key(account_id: str, run_id: str, stream: str) -> str:
     return f"exports/{account_id}/{run_id}/{stream}.jsonl.gz"
 
 
+def parts_prefix(account_id: str, run_id: str, stream: str) -> str:
+    return f"exports/{account_id}/{run_id}/parts/{stream}/"
+
+
 def _plain(name: str, value: Any) -> Any:
-    """Ids back to integers; amounts, quantities and rates as exact decimal strings."""
     if isinstance(value, list):
         return [_plain(name, v) for v in value]
     if isinstance(value, Decimal):
@@ -41,20 +49,36 @@ def export_line(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_stream(account_id: str, run_id: str, stream: str, bucket: str) -> dict[str, Any]:
-    rows = 0
+def put_part(bucket: str, account_id: str, run_id: str, stream: str, part: str, items: Iterable[dict[str, Any]]) -> int:
+    lines = [json.dumps(export_line(i), default=str, separators=(",", ":")) for i in items]
+    if not lines:
+        return 0
+    body = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    client("s3").put_object(Bucket=bucket, Key=parts_prefix(account_id, run_id, stream) + part + ".jsonl.gz", Body=body)
+    return len(lines)
+
+
+def join_parts(bucket: str, account_id: str, run_id: str, stream: str) -> dict[str, Any]:
+    """Concatenate the stream's parts (key order = import order) into the run's export object."""
+    s3 = client("s3")
+    prefix = parts_prefix(account_id, run_id, stream)
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    keys.sort()
+    key = export_key(account_id, run_id, stream)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-        with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0) as gz:
-            for shard in range(records_repo.SHARDS):
-                for items, _ in records_repo.iter_partition(account_id, stream, shard):
-                    for item in items:
-                        gz.write(json.dumps(export_line(item), default=str, separators=(",", ":")).encode())
-                        gz.write(b"\n")
-                        rows += 1
+        for part in keys:
+            body = s3.get_object(Bucket=bucket, Key=part)["Body"]
+            while chunk := body.read(1024 * 1024):
+                spool.write(chunk)
+        if not keys:
+            spool.write(gzip.compress(b"", mtime=0))  # an empty stream still gets its (empty) file
         size = spool.tell()
         spool.seek(0)
-        key = export_key(account_id, run_id, stream)
-        client("s3").upload_fileobj(
+        s3.upload_fileobj(
             spool, bucket, key, ExtraArgs={"ContentType": "application/x-ndjson", "ContentEncoding": "gzip"}
         )
-    return {"key": key, "rows": rows, "bytes": size}
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]})
+    return {"key": key, "parts": len(keys), "bytes": size}

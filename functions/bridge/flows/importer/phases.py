@@ -1,11 +1,13 @@
-"""The import's phases, each advanced one page (or one unit) at a time so every step ends in a checkpoint.
+"""The import's phases, advanced one page (or one unit) at a time; every page ends in a checkpoint.
 
-A phase step receives the run `state` (JSON, persisted after the step) and a `Ctx` (client, converter,
-clock) and returns True when the phase is finished. It reads `state["cursor"]` and writes the next cursor
-into it; counters go to `state["counters"][stream]`.
+A phase step reads Sellsy (the network part, paced by the quota) and returns a `PageWork`: the cursor
+after the page, whether the phase is finished, and a `write` job (the DynamoDB and S3 part). The run
+driver overlaps the write job of page N with the reading of page N+1, and saves the checkpoint of page N
+only once its writes are done; a crash anywhere redoes at most the pages after the last checkpoint.
 
-Write order inside one page makes a crash at any point harmless: lines are written before their
-document, and the document item (with its summary hash) is the marker that the detail was imported.
+Write order inside one page makes a redo harmless: lines are written before their document, and the
+document item (with its summary hash) is the marker that the detail was imported. Each write job also
+puts the page's changed records into the run's export parts (see export.py).
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-from botocore.exceptions import ClientError
 
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
+from bridge.flows.importer import export
 from bridge.flows.importer.merge import merge_record
 
 PAGE_LIMIT = 100
 Mapped = tuple[str, dict[str, Any], dict[str, Any]]  # (record key, mapped data, extra attributes)
-CUSTOMER_OVERLAP = dt.timedelta(hours=2)  # webhook-independent safety margin on `updated_at`
+CUSTOMER_OVERLAP = dt.timedelta(hours=2)  # safety margin on `updated_at` (clock skew, slow commits)
 SWEPT_STREAMS = (revenue.PRODUCTS, revenue.PRICES, revenue.INVOICES, revenue.CREDIT_NOTES)
 
 DOCUMENTS = {
@@ -49,7 +50,19 @@ class Ctx:
     now: Callable[[], str]
     pool: ThreadPoolExecutor
     export_bucket: str | None = None
-    hooks: dict[str, Any] = field(default_factory=dict)
+
+
+WriteJob = Callable[[dict[str, Any], str], None]  # (run state for counters, export part name)
+
+
+@dataclass
+class PageWork:
+    cursor: dict[str, Any]
+    finished: bool
+    write: WriteJob | None = None
+
+
+Step = Callable[[dict[str, Any], Ctx, dict[str, Any]], PageWork]
 
 
 def phase_names() -> list[str]:
@@ -82,10 +95,15 @@ def _all_items(client: Client, path: str) -> list[dict[str, Any]]:
     return items
 
 
+def _export(ctx: Ctx, stream: str, part: str, items: list[dict[str, Any]]) -> None:
+    if ctx.export_bucket and items:
+        export.put_part(ctx.export_bucket, ctx.account_id, ctx.run_id, stream, part, items)
+
+
 # --- reference data ---
 
 
-def step_reference(state: dict[str, Any], ctx: Ctx) -> bool:
+def step_reference(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
     """Read once per run and kept in the run state (small), so later chunks never re-read it."""
     client = ctx.client
     taxes = _all_items(client, "/taxes")
@@ -95,12 +113,10 @@ def step_reference(state: dict[str, Any], ctx: Ctx) -> bool:
     default_currency = next((c.get("code") for c in currencies if c.get("is_default")), None)
     state["reference"] = {
         "default_currency": default_currency,
-        "rate_categories": {
-            str(c["id"]): {"label": c.get("label"), "currency": c.get("currency")} for c in categories
-        },
+        "rate_categories": {str(c["id"]): {"label": c.get("label"), "currency": c.get("currency")} for c in categories},
         "counts": {"taxes": len(taxes), "units": len(units), "currencies": len(currencies)},
     }
-    return True
+    return PageWork({}, True)
 
 
 # --- merging a batch of mapped records ---
@@ -110,24 +126,27 @@ def write_records(
     state: dict[str, Any],
     ctx: Ctx,
     stream: str,
-    mapped: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    mapped: list[Mapped],
+    part: str,
     stored: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Merge (key, data, extra attributes) into storage, count outcomes; one batch per call."""
+    """Merge (key, data, extra attributes) into storage, count outcomes, export what changed."""
     if not mapped:
         return
     if stored is None:
         stored = records_repo.get_many(ctx.account_id, stream, [k for k, _, _ in mapped])
     now = ctx.now()
+    changed: list[dict[str, Any]] = []
     with records_repo.RecordWriter() as writer:
         for key, data, extra in mapped:
+            previous = stored.get(key)
             merged = merge_record(
                 pk=records_repo.record_key(ctx.account_id, stream, key)["pk"],
                 key=key,
                 stream=stream,
                 account_id=ctx.account_id,
                 data=data,
-                stored=stored.get(key),
+                stored=previous,
                 run_id=ctx.run_id,
                 now=now,
                 extra=extra,
@@ -135,27 +154,31 @@ def write_records(
             count(state, stream, merged.outcome)
             if merged.item is not None:
                 writer.put(merged.item)
+            if merged.outcome in ("created", "updated"):
+                changed.append(merged.item if merged.item is not None else previous or {})
+    _export(ctx, stream, part, changed)
 
 
 # --- customers ---
 
 
-def step_customers(kind: str) -> Callable[[dict[str, Any], Ctx], bool]:
+def step_customers(kind: str) -> Step:
     path = "/companies/search" if kind == "company" else "/individuals/search"
 
-    def step(state: dict[str, Any], ctx: Ctx) -> bool:
+    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         since = state.get("customers_since")
         filters = {"updated_at": {"start": since}} if since else {}
-        cursor = state["cursor"]
         page = _first_page(ctx.client, path, search=True, offset=cursor.get("offset"), filters=filters)
         mapping = revenue.MAPPINGS[revenue.CUSTOMERS]
         mapped: list[Mapped] = []
         for obj in page.items:
             src = {"kind": kind, "obj": obj}
             mapped.append((mapping.key(src), mapping.map(src), {}))
-        write_records(state, ctx, revenue.CUSTOMERS, mapped)
-        cursor["offset"] = page.next_offset
-        return page.next_offset is None
+
+        def write(state: dict[str, Any], part: str) -> None:
+            write_records(state, ctx, revenue.CUSTOMERS, mapped, part)
+
+        return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
 
     return step
 
@@ -163,8 +186,7 @@ def step_customers(kind: str) -> Callable[[dict[str, Any], Ctx], bool]:
 # --- products and their prices ---
 
 
-def step_products(state: dict[str, Any], ctx: Ctx) -> bool:
-    cursor = state["cursor"]
+def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
     page = _first_page(
         ctx.client,
         "/items/search",
@@ -173,12 +195,8 @@ def step_products(state: dict[str, Any], ctx: Ctx) -> bool:
         filters={"type": list(revenue.PRODUCT_ITEM_TYPES), "is_archived": False},
     )
     # Archived items are filtered by Sellsy; the check here only protects against a lax filter.
-    items = [
-        i for i in page.items if not i.get("is_archived") and i.get("type") in revenue.PRODUCT_ITEM_TYPES
-    ]
-    price_lists = list(
-        ctx.pool.map(lambda item: _all_items(ctx.client, f"/items/{item['id']}/prices"), items)
-    )
+    items = [i for i in page.items if not i.get("is_archived") and i.get("type") in revenue.PRODUCT_ITEM_TYPES]
+    price_lists = list(ctx.pool.map(lambda item: _all_items(ctx.client, f"/items/{item['id']}/prices"), items))
     reference = state.get("reference") or {}
     categories = reference.get("rate_categories") or {}
     price_mapping = revenue.MAPPINGS[revenue.PRICES]
@@ -192,20 +210,20 @@ def step_products(state: dict[str, Any], ctx: Ctx) -> bool:
                 "default_currency": reference.get("default_currency"),
             }
             prices.append((price_mapping.key(src), price_mapping.map(src), {}))
-    write_records(state, ctx, revenue.PRICES, prices)
     product_mapping = revenue.MAPPINGS[revenue.PRODUCTS]
-    products: list[Mapped] = [
-        (product_mapping.key({"item": i}), product_mapping.map({"item": i}), {}) for i in items
-    ]
-    write_records(state, ctx, revenue.PRODUCTS, products)
-    cursor["offset"] = page.next_offset
-    return page.next_offset is None
+    products: list[Mapped] = [(product_mapping.key({"item": i}), product_mapping.map({"item": i}), {}) for i in items]
+
+    def write(state: dict[str, Any], part: str) -> None:
+        write_records(state, ctx, revenue.PRICES, prices, part)
+        write_records(state, ctx, revenue.PRODUCTS, products, part)
+
+    return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
 
 
 # --- documents ---
 
 
-def step_documents(name: str) -> Callable[[dict[str, Any], Ctx], bool]:
+def step_documents(name: str) -> Step:
     kind, search_path, detail_path, stream = DOCUMENTS[name]
     line_stream = revenue.LINE_STREAM[stream]
 
@@ -216,18 +234,16 @@ def step_documents(name: str) -> Callable[[dict[str, Any], Ctx], bool]:
             linked = [int(i["id"]) for i in _all_items(client, f"/credit-notes/{summary['id']}/invoices")]
         return detail, linked
 
-    def step(state: dict[str, Any], ctx: Ctx) -> bool:
-        cursor = state["cursor"]
+    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         page = _first_page(ctx.client, search_path, search=True, offset=cursor.get("offset"), filters={})
         keys = [str(doc["id"]) for doc in page.items]
         stored = records_repo.get_many(ctx.account_id, stream, keys)
         hashes = {str(doc["id"]): revenue.summary_hash(doc) for doc in page.items}
         changed = [
-            doc
-            for doc in page.items
-            if (stored.get(str(doc["id"])) or {}).get("summary_hash") != hashes[str(doc["id"])]
+            d for d in page.items if (stored.get(str(d["id"])) or {}).get("summary_hash") != hashes[str(d["id"])]
         ]
-        unchanged = [doc for doc in page.items if doc not in changed]
+        changed_ids = {d["id"] for d in changed}
+        unchanged = [d for d in page.items if d["id"] not in changed_ids]
         details = list(ctx.pool.map(lambda doc: fetch(doc, ctx.client), changed))
 
         documents: list[Mapped] = []
@@ -240,21 +256,18 @@ def step_documents(name: str) -> Callable[[dict[str, Any], Ctx], bool]:
             previous = (stored.get(key) or {}).get("line_keys") or []
             missing_lines.extend(k for k in previous if k not in set(line_keys))
             documents.append((key, data, {"summary_hash": hashes[key], "line_keys": line_keys}))
-        # Lines first: the document item is the marker that its detail is fully imported.
-        write_records(state, ctx, line_stream, lines)
-        for key in missing_lines:  # a row removed in Sellsy: kept and flagged, like a deleted record
-            _flag_missing(ctx, line_stream, key, state["started_at"][:10])
-        write_records(state, ctx, stream, documents, stored)
         # Unchanged documents: only "seen in this run" is recorded (no detail call).
-        seen = [
-            (str(doc["id"]), stored[str(doc["id"])]["data"], _doc_extra(stored[str(doc["id"])]))
-            for doc in unchanged
-        ]
-        write_records(state, ctx, stream, seen, stored)
-        state.setdefault("details", {})
-        state["details"][stream] = state["details"].get(stream, 0) + len(changed)
-        cursor["offset"] = page.next_offset
-        return page.next_offset is None
+        seen = [(str(d["id"]), stored[str(d["id"])]["data"], _doc_extra(stored[str(d["id"])])) for d in unchanged]
+
+        def write(state: dict[str, Any], part: str) -> None:
+            # Lines first: the document item is the marker that its detail is fully imported.
+            write_records(state, ctx, line_stream, lines, part)
+            flagged = [_flag_missing(ctx, line_stream, k, state["started_at"][:10]) for k in missing_lines]
+            _export(ctx, line_stream, part + "-missing", [i for i in flagged if i is not None])
+            write_records(state, ctx, stream, documents + seen, part, stored)
+            state["details"][stream] = state["details"].get(stream, 0) + len(changed)
+
+        return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
 
     return step
 
@@ -263,40 +276,50 @@ def _doc_extra(item: dict[str, Any]) -> dict[str, Any]:
     return {"summary_hash": item.get("summary_hash"), "line_keys": item.get("line_keys") or []}
 
 
-def _flag_missing(ctx: Ctx, stream: str, key: str, since: str) -> None:
-    try:
-        records_repo.mark_not_seen(ctx.account_id, stream, key, since)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+def _flag_missing(ctx: Ctx, stream: str, key: str, since: str) -> dict[str, Any] | None:
+    """A row removed from a document in Sellsy: kept and flagged, like a deleted record."""
+    return records_repo.mark_not_seen(ctx.account_id, stream, key, since)
 
 
 # --- sweeps: records of fully listed streams not seen in this run are flagged (never deleted) ---
 
 
-def step_sweep(stream: str) -> Callable[[dict[str, Any], Ctx], bool]:
-    def step(state: dict[str, Any], ctx: Ctx) -> bool:
-        cursor = state["cursor"]
+def step_sweep(stream: str) -> Step:
+    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         shard = int(cursor.get("shard", 0))
-        start = cursor.get("last_key")
-        items, last = next(iter(records_repo.iter_partition(ctx.account_id, stream, shard, start)))
-        since = state["started_at"][:10]
-        for item in items:
-            if item.get("last_seen_run") != ctx.run_id and "not_seen_since" not in item:
-                _flag_missing(ctx, stream, item["sk"], since)
-                count(state, stream, "not_seen")
+        pages = records_repo.iter_partition(
+            ctx.account_id, stream, shard, cursor.get("last_key"), bookkeeping_only=True
+        )
+        items, last = next(iter(pages))
+        stale = [i["sk"] for i in items if i.get("last_seen_run") != ctx.run_id and "not_seen_since" not in i]
+
+        def write(state: dict[str, Any], part: str) -> None:
+            flagged = [_flag_missing(ctx, stream, key, state["started_at"][:10]) for key in stale]
+            flagged_items = [i for i in flagged if i is not None]
+            count(state, stream, "not_seen", len(flagged_items))
+            _export(ctx, stream, part, flagged_items)
+
         if last:
-            cursor["shard"], cursor["last_key"] = shard, last
-            return False
+            return PageWork({"shard": shard, "last_key": last}, False, write)
         if shard + 1 < records_repo.SHARDS:
-            cursor["shard"], cursor["last_key"] = shard + 1, None
-            return False
-        return True
+            return PageWork({"shard": shard + 1, "last_key": None}, False, write)
+        return PageWork({}, True, write)
 
     return step
 
 
-PHASE_STEPS: dict[str, Callable[[dict[str, Any], Ctx], bool]] = {
+def step_export(stream: str) -> Step:
+    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
+        def write(state: dict[str, Any], part: str) -> None:
+            if ctx.export_bucket:
+                state["exports"][stream] = export.join_parts(ctx.export_bucket, ctx.account_id, ctx.run_id, stream)
+
+        return PageWork({}, True, write)
+
+    return step
+
+
+PHASE_STEPS: dict[str, Step] = {
     "reference": step_reference,
     "customers:company": step_customers("company"),
     "customers:individual": step_customers("individual"),
@@ -304,4 +327,5 @@ PHASE_STEPS: dict[str, Callable[[dict[str, Any], Ctx], bool]] = {
     "invoices": step_documents("invoices"),
     "credit_notes": step_documents("credit_notes"),
     **{f"sweep:{s}": step_sweep(s) for s in SWEPT_STREAMS},
+    **{f"export:{s}": step_export(s) for s in revenue.STREAMS},
 }

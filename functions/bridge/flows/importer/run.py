@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapters import import_state
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import export, phases
+from bridge.flows.importer import phases
 from bridge.flows.importer.summary import publish_summary
 from bridge.observability import logger
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
@@ -47,9 +47,7 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def new_state(
-    account_id: str, run_id: str, base_currency: str, customers_since: str | None
-) -> dict[str, Any]:
+def new_state(account_id: str, run_id: str, base_currency: str, customers_since: str | None) -> dict[str, Any]:
     return {
         "account_id": account_id,
         "run_id": run_id,
@@ -105,9 +103,8 @@ def run_chunk(
     margin_ms: int = DEFAULT_MARGIN_MS,
 ) -> dict[str, Any]:
     """Work until done, stopped, or `remaining_ms()` < margin; returns the handler contract's answer."""
-    state = import_state.load_run(account_id, run_id) if run_id else None
-    if state is None:
-        state = start_run(account_id, deps.base_currency)
+    loaded = import_state.load_run(account_id, run_id) if run_id else None
+    state: dict[str, Any] = loaded if loaded is not None else start_run(account_id, deps.base_currency)
     if state["status"] == DONE:
         return answer(state)
     if state["status"] in STOPPED:
@@ -117,48 +114,67 @@ def run_chunk(
     converter = deps.converter or BaseCurrencyConverter(state["base_currency"])
     names = phases.phase_names()
     state["chunks"] += 1
-    with ThreadPoolExecutor(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool:
-        ctx = phases.Ctx(
-            account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket
-        )
+    # Reading position (may be one page ahead of the checkpoint while that page's writes run).
+    ahead_phase, ahead_cursor, ahead_page = state["phase"], dict(state["cursor"]), state["page_no"]
+    pending: tuple[Future[None], phases.PageWork, int, int] | None = None
+
+    def commit() -> None:
+        """Wait for the pending page's writes, then checkpoint just after that page."""
+        nonlocal pending, state, calls_before, started
+        if pending is None:
+            return
+        future, work, phase_index, page_no = pending
+        pending = None
+        future.result()
+        if deps.on_page is not None:
+            deps.on_page(names[phase_index], page_no)
+        if work.finished:
+            state["phase"], state["cursor"], state["page_no"] = phase_index + 1, {}, 0
+        else:
+            state["phase"], state["cursor"], state["page_no"] = phase_index, work.cursor, page_no
+        state["phase_name"] = names[min(state["phase"], len(names) - 1)]
+        state = _checkpoint(state, deps, calls_before, started)
+        calls_before, started = _calls(deps.client), time.monotonic()
+
+    with (
+        ThreadPoolExecutor(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write") as writer,
+    ):
+        ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)
         try:
-            while state["phase"] < len(names):
-                if remaining_ms() < margin_ms:
-                    break
-                name = names[state["phase"]]
-                state["phase_name"] = name
-                finished = _step(name, state, ctx)
-                state["page_no"] += 1
-                if deps.on_page is not None:
-                    deps.on_page(name, state["page_no"])
-                if finished:
-                    state["phase"] += 1
-                    state["cursor"] = {}
-                    state["page_no"] = 0
-                state = _checkpoint(state, deps, calls_before, started)
-                calls_before, started = _calls(deps.client), time.monotonic()
+            while ahead_phase < len(names) and remaining_ms() >= margin_ms:
+                work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
+                commit()  # the previous page's writes overlapped with this page's reading
+                ahead_page += 1
+                part = f"{ahead_phase:02d}-{ahead_page:06d}"
+                future = writer.submit(work.write, state, part) if work.write is not None else _done()
+                pending = (future, work, ahead_phase, ahead_page)
+                if work.finished:
+                    commit()  # the next phase may read what this one wrote
+                    ahead_phase, ahead_cursor, ahead_page = ahead_phase + 1, {}, 0
+                else:
+                    ahead_cursor = work.cursor
+            commit()
         except QuotaReserveReached as exc:
+            commit()
             return _stop(state, deps, calls_before, started, QUOTA_RESERVE, exc)
         except NeedsReconnect as exc:
+            commit()
             if deps.on_reconnect is not None:
                 deps.on_reconnect(account_id, exc.message)
             return _stop(state, deps, calls_before, started, NEEDS_RECONNECT, exc)
         except SellsyError as exc:
+            commit()
             return _stop(state, deps, calls_before, started, FAILED, exc)
     if state["phase"] >= len(names):
         state = _finish(state, deps, calls_before, started)
     return answer(state)
 
 
-def _step(name: str, state: dict[str, Any], ctx: phases.Ctx) -> bool:
-    if name.startswith("export:"):
-        stream = name.split(":", 1)[1]
-        if ctx.export_bucket:
-            state["exports"][stream] = export.export_stream(
-                ctx.account_id, ctx.run_id, stream, ctx.export_bucket
-            )
-        return True
-    return phases.PHASE_STEPS[name](state, ctx)
+def _done() -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
 
 
 def _calls(client: Any) -> tuple[int, int, int | None]:

@@ -15,9 +15,7 @@ from bridge.observability import NAMESPACE, SERVICE, logger
 def build_summary(state: dict[str, Any]) -> dict[str, Any]:
     counters = state.get("counters", {})
     streams = {
-        stream: {
-            outcome: int(counters.get(stream, {}).get(outcome, 0)) for outcome in (*OUTCOMES, "not_seen")
-        }
+        stream: {outcome: int(counters.get(stream, {}).get(outcome, 0)) for outcome in (*OUTCOMES, "not_seen")}
         for stream in STREAMS
     }
     started = datetime.fromisoformat(state["started_at"])
