@@ -11,7 +11,7 @@ concurrent requests in any order, so the lowest ``remaining`` answered in the cu
 state after the latest request Sellsy counted among the answered ones; every request still unanswered
 may be counted after it. Room left = lowest remaining - requests in flight. A request still in
 flight when a window turns may be counted in the new window (it left late, or the server was slow),
-so it is counted in both. Before the first answer of a window, the limit learned from earlier
+so it is counted in both, and its answer (ambiguous) keeps its slot used until the window turns. Before the first answer of a window, the limit learned from earlier
 windows (lowest remaining + answered requests) minus the requests sent so far is used.
 """
 
@@ -43,6 +43,7 @@ class _Window:
     key: int = -1
     sent: int = 0  # reservations counted in this window (including carried ones)
     answered: int = 0  # answers with a figure for requests reserved in this window
+    carried_answered: int = 0  # carried requests answered here: maybe counted after the lowest figure
     lowest: int | None = None  # lowest remaining answered in this window
     limit_guess: int | None = None
     in_flight: dict[int, float] = field(default_factory=dict)  # reservation id -> reserved at
@@ -54,10 +55,11 @@ class _Window:
             for stale in [rid for rid, at in self.in_flight.items() if now - at > _STALE_SECONDS]:
                 del self.in_flight[stale]
             self.key, self.sent, self.answered, self.lowest = key, len(self.in_flight), 0, None
+            self.carried_answered = 0
 
     def available(self) -> int | None:
         if self.lowest is not None:
-            return self.lowest - len(self.in_flight)
+            return self.lowest - len(self.in_flight) - self.carried_answered
         return None if self.limit_guess is None else self.limit_guess - self.sent
 
     def next_turn(self) -> float:
@@ -171,13 +173,15 @@ class QuotaGovernor:
             for name, key in reservation.slots:
                 window = self._windows[name]
                 window.roll(now)  # before forgetting the request: if the window turned, it was carried
-                window.in_flight.pop(reservation.id, None)
+                if window.in_flight.pop(reservation.id, None) is not None and key != window.key:
+                    # Its figure may be about the old window or this one: keep its slot used here.
+                    window.carried_answered += 1
                 value = remaining.get(name)
                 if value is None:
                     continue
                 self.stats.remaining[name] = value
                 if key != window.key:
-                    continue  # answer about an earlier window: ambiguous, the carried count covers it
+                    continue
                 window.lowest = value if window.lowest is None else min(window.lowest, value)
                 window.answered += 1
                 window.limit_guess = max(window.limit_guess or 0, window.lowest + window.answered)

@@ -197,3 +197,19 @@ def test_transport_error_ends_the_reservation() -> None:
     for _ in range(3):
         quota.acquire()
     assert fake.sleeps == []  # nothing carried: the lost request had ended before the turn
+
+
+def test_carried_request_answered_in_the_new_window_keeps_its_slot() -> None:
+    """The case seen under load: a slow request of the previous second counted in this one."""
+    fake = FakeTime(1_000.1)
+    quota = governor(fake)
+    quota.record(quota.acquire(), headers(second=2), status=200)  # limit 3
+    fake.now = 1_000.9
+    slow = quota.acquire()
+    fake.now = 1_001.1
+    fresh = quota.acquire()
+    quota.record(fresh, headers(second=1), status=200)  # Sellsy counted `slow` first in this second
+    quota.record(slow, headers(second=2), status=200)  # ambiguous figure: ignored, slot kept
+    assert quota._windows["second"].available() == 0
+    quota.acquire()
+    assert len(fake.sleeps) == 1 and fake.now >= 1_002.0
