@@ -11,8 +11,9 @@ concurrent requests in any order, so the lowest ``remaining`` answered in the cu
 state after the latest request Sellsy counted among the answered ones; every request still unanswered
 may be counted after it. Room left = lowest remaining - requests in flight. A request still in
 flight when a window turns may be counted in the new window (it left late, or the server was slow),
-so it is counted in both, and its answer (ambiguous) keeps its slot used until the window turns. Before the first answer of a window, the limit learned from earlier
-windows (lowest remaining + answered requests) minus the requests sent so far is used.
+so it is counted in both, and its answer (ambiguous) keeps its slot used until the window turns.
+Before the first answer of a window, the limit learned from earlier windows (lowest remaining +
+answered requests) minus the requests sent so far is used.
 """
 
 from __future__ import annotations
