@@ -53,7 +53,16 @@ def _response(answer: Answer, correlation_id: str) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = event.get("requestContext") or {}
     correlation_id = str(request.get("requestId") or uuid.uuid4())
-    logger.set_correlation_id(correlation_id)
+    # Thread-local keys: the local gateway serves requests from threads of one process.
+    logger.thread_safe_append_keys(correlation_id=correlation_id)
+    try:
+        return _handle(event, correlation_id)
+    finally:
+        logger.thread_safe_remove_keys(["correlation_id"])
+
+
+def _handle(event: dict[str, Any], correlation_id: str) -> dict[str, Any]:
+    request = event.get("requestContext") or {}
     headers = _headers(event)
     method = str((request.get("http") or {}).get("method") or "POST")
     try:
