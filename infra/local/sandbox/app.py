@@ -70,6 +70,18 @@ class Quotas:
                 headers[header] = str(remaining)
             return allowed, headers
 
+    def peek(self) -> dict[str, str]:
+        """The remaining-quota headers without counting a call (for answers to unauthenticated calls)."""
+        usage = self.usage()
+        return {
+            header: str(
+                UNLIMITED_REMAINING
+                if usage[name]["limit"] is None
+                else max(0, int(usage[name]["limit"] or 0) - int(usage[name]["used"] or 0))
+            )
+            for name, header in QUOTA_HEADERS
+        }
+
     def usage(self) -> dict[str, dict[str, int | None]]:
         with self.lock:
             windows = self._windows(time.time())
@@ -173,6 +185,7 @@ class SandboxApp:
         try:
             req.auth = self.auth.check_bearer(req)
             if req.auth is None:
+                quota_headers = self.quotas.peek()
                 raise ApiError(
                     401,
                     "Unauthorized: missing, unknown or expired access token",
