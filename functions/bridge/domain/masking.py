@@ -7,12 +7,14 @@ Two layers, both built on Powertools DataMasking ``erase``:
   long opaque credentials, which are replaced in place (free text such as notes or error
   messages often quotes them).
 
-Pure: no I/O, input never mutated.
+Pure: no I/O, input never mutated (``MaskingFilter`` rewrites the log record it is given).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -157,3 +159,35 @@ def _erase_whole(value: Any) -> Any:
 def contains_clear(haystack: str, needles: Iterable[str]) -> list[str]:
     """The needles found verbatim in ``haystack``: used by tests that search captured logs for leaks."""
     return sorted({n for n in needles if n and n in haystack})
+
+
+# --- logging -------------------------------------------------------------------------------------
+
+_RECORD_ATTRS = frozenset(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+class MaskingFilter(logging.Filter):
+    """Masks a log record (message, extras, exception text) before any handler formats it.
+
+    Installed on the Powertools logger, so a forgotten ``mask()`` in a flow still leaks nothing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in args)
+        for key in [k for k in record.__dict__ if k not in _RECORD_ATTRS]:
+            record.__dict__[key] = mask({key: record.__dict__[key]})[key]
+        if isinstance(record.exc_info, tuple) and record.exc_info[0] is not None:
+            # Exception messages quote whatever failed (emails, tokens): keep the trace, masked.
+            text = "".join(traceback.format_exception(*record.exc_info))
+            record.__dict__["exception"] = mask_text(text)
+            record.__dict__["exception_name"] = record.exc_info[0].__name__
+            record.exc_info = None
+            record.exc_text = None
+        return True

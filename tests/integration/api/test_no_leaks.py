@@ -94,8 +94,14 @@ def test_api_flows_leak_nothing(
 
 
 def test_the_hunt_would_catch_a_leak(leak_capture: Any, sellsy: Any) -> None:
+    import logging
+    import sys
+
     from bridge.observability import logger
 
-    (email,) = sorted(v for v in seeded_personal_data(sellsy) if "@" in v)[:1]
-    logger.info("oops", extra={"contact": email})
-    assert find_leaks(leak_capture.text(), [email]) != []
+    email, other = sorted(v for v in seeded_personal_data(sellsy) if "@" in v)[:2]
+    logger.info("masked", extra={"contact": email})  # our logger masks...
+    assert find_leaks(leak_capture.text(), [email]) == []
+    sys.stdout.write(f"raw {email}\n")  # ...but a stray print or a third-party logger would be caught
+    logging.getLogger("third.party").warning("contact %s", other)
+    assert len(find_leaks(leak_capture.text(), [email, other])) == 2

@@ -112,3 +112,32 @@ def test_extra_keys_and_hostile_depth() -> None:
         cursor = cursor["x"]
     cursor["email"] = EMAIL
     assert EMAIL not in json.dumps(mask(deep))
+
+
+def test_logging_filter_masks_message_extras_and_exceptions() -> None:
+    import logging
+
+    from bridge.domain.masking import MaskingFilter
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    log = logging.getLogger("masking-filter-test")
+    log.propagate = False
+    log.addHandler(Keep())
+    log.addFilter(MaskingFilter())
+    log.warning("mail %s", EMAIL, extra={"contact": {"email": EMAIL, "city": "Lyon"}, "note": f"tel {PHONE}"})
+    try:
+        raise RuntimeError(f"token {JWT} refused")
+    except RuntimeError:
+        log.exception("failed for %s", EMAIL)
+    first, second = records
+    assert first.getMessage() == f"mail {MASK}"
+    assert first.contact == {"email": MASK, "city": "Lyon"}  # type: ignore[attr-defined]
+    assert PHONE not in first.note  # type: ignore[attr-defined]
+    assert second.exc_info is None
+    assert JWT not in second.exception and "RuntimeError" in second.exception  # type: ignore[attr-defined]
+    assert second.exception_name == "RuntimeError"  # type: ignore[attr-defined]
