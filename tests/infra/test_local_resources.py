@@ -142,3 +142,18 @@ def test_reset_wipes_data_but_keeps_resources(aws):
     aws.reset()
     assert table.scan(TableName=name)["Count"] == 0
     assert aws.client("dynamodb").describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_reset_runs_the_hooks_of_session_fixtures(aws):
+    secrets = aws.client("secretsmanager")
+    name = f"{aws.env['SECRETS_PREFIX']}/test-hook"
+
+    def restore() -> None:
+        secrets.create_secret(Name=name, SecretString="kept")
+
+    aws.after_reset.append(restore)
+    try:
+        aws.reset()
+    finally:
+        aws.after_reset.remove(restore)
+    assert secrets.get_secret_value(SecretId=name)["SecretString"] == "kept"
