@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -172,3 +173,21 @@ def test_customer_sync_respects_the_direction(stack: Any) -> None:
     assert _run(_message(account_id, "company", 8)) == {"batchItemFailures": []}
     assert field_repo.get_customer(account_id, "company-8") is None
     assert _exchanges(account_id, status="skipped")[0].kind == "customer_not_synced"
+
+
+def test_the_correlation_id_reaches_every_worker_log_line_and_exchange(stack: Any) -> None:
+    from bridge.observability import logger
+
+    account_id = _account(stack)
+    handler = logger._logger.handlers[0]
+    captured = io.StringIO()
+    original = handler.setStream(captured)  # type: ignore[attr-defined]
+    try:
+        assert _run(_message(account_id, "estimate", 3, delivery_id="corr-check")) == {"batchItemFailures": []}
+    finally:
+        handler.setStream(original)  # type: ignore[attr-defined]
+    lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith('{"level"')]
+    ours = [line for line in lines if line.get("account_id") == account_id]
+    assert ours, "the worker logged nothing for this message"
+    assert all(line.get("correlation_id") == "corr-corr-check" for line in ours)
+    assert [e.correlation_id for e in _exchanges(account_id, direction="inbound")] == ["corr-corr-check"]
