@@ -1,0 +1,81 @@
+"""The contract validator itself must catch what it is there for (so the other contract tests can fail)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from infra.local.sandbox import Sandbox
+from tests.fixtures.contract import ContractValidator
+
+TAX = {
+    "id": 1,
+    "rate": 20.0,
+    "label": "TVA 20%",
+    "is_active": True,
+    "is_ecotax": False,
+    "category": "S",
+    "vatex": None,
+    "is_einvoicing_compliant": True,
+    "system_label": "TVA 20%",
+}
+PAGE = {"pagination": {"limit": 25, "count": 1, "total": 1, "offset": "WzFd"}, "data": [TAX]}
+JSON = {"Content-Type": "application/json"}
+
+
+def _check(
+    contract: ContractValidator,
+    method: str,
+    path: str,
+    body: object,
+    status: int,
+    answer: object,
+    route: str | None = None,
+) -> list[str]:
+    raw = json.dumps(body).encode() if body is not None else b""
+    return contract.validate_exchange(
+        method, path, {}, {"content-type": "application/json"}, raw, status, JSON, json.dumps(answer).encode(), route
+    )
+
+
+def test_conforming_exchange_passes(sellsy_contract: ContractValidator) -> None:
+    assert _check(sellsy_contract, "GET", "/v2/taxes", None, 200, PAGE) == []
+
+
+def test_wrong_response_type_and_enum_are_reported(sellsy_contract: ContractValidator) -> None:
+    bad = {**PAGE, "data": [{**TAX, "rate": "20", "category": "X"}]}
+    problems = _check(sellsy_contract, "GET", "/v2/taxes", None, 200, bad)
+    assert problems and "data/0/rate" in " ".join(problems) and "data/0/category" in " ".join(problems)
+
+
+def test_accepted_non_conforming_request_is_reported(sellsy_contract: ContractValidator) -> None:
+    problems = _check(sellsy_contract, "POST", "/v2/companies", {"type": "reseller", "name": 3}, 201, {"id": 1})
+    assert any(p.startswith("request:") for p in problems)
+    # the same body refused by the server is fine: only accepted requests must conform
+    error = {"error": {"code": 400, "message": "bad", "context": None, "details": {"type": "x"}}}
+    assert _check(sellsy_contract, "POST", "/v2/companies", {"type": "reseller"}, 400, error) == []
+
+
+def test_error_bodies_must_have_sellsy_shape(sellsy_contract: ContractValidator) -> None:
+    assert _check(sellsy_contract, "GET", "/v2/taxes/9", None, 404, {"message": "not found"})
+    wrong_code = {"error": {"code": 500, "message": "x", "context": None, "details": {}}}
+    assert any("differs" in p for p in _check(sellsy_contract, "GET", "/v2/taxes/9", None, 404, wrong_code))
+
+
+def test_undocumented_route_is_reported(sellsy_contract: ContractValidator) -> None:
+    problems = _check(sellsy_contract, "GET", "/v2/invented", None, 200, {}, route="/v2/invented")
+    assert any("not in the OpenAPI file" in p for p in problems)
+
+
+def test_sandbox_rejects_bodies_the_file_forbids_with_field_details(sandbox: Sandbox) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.access_token()}"}
+    response = httpx.post(
+        f"{sandbox.api_url}/companies",
+        headers=headers,
+        json={"type": "client", "name": "Exemple", "email": 12, "not_a_field": True},
+    )
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert details["email"].endswith("is not of type 'string'")
+    assert "not_a_field" in json.dumps(details)
