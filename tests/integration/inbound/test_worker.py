@@ -191,3 +191,24 @@ def test_the_correlation_id_reaches_every_worker_log_line_and_exchange(stack: An
     assert ours, "the worker logged nothing for this message"
     assert all(line.get("correlation_id") == "corr-corr-check" for line in ours)
     assert [e.correlation_id for e in _exchanges(account_id, direction="inbound")] == ["corr-corr-check"]
+
+
+def test_individuals_and_contacts_reach_the_field_side(stack: Any, sellsy: httpx.Client) -> None:
+    account_id = _account(stack, sync_direction="sellsy_to_field")
+    assert _run(_message(account_id, "individual", 3), _message(account_id, "company", 9)) == {"batchItemFailures": []}
+    person = sellsy.get("/individuals/3").json()
+    individual = field_repo.get_customer(account_id, "individual-3")
+    assert individual is not None and individual.main_contact is not None
+    assert individual.name == f"{person['first_name']} {person['last_name']}"
+    assert individual.main_contact.email == person["email"]
+
+    company = sellsy.get("/companies/9").json()
+    contact_id = company["main_contact_id"]
+    stack.sandbox.act_edit("contact", contact_id, phone_number="+33 9 99 99 99 09")
+    assert _run(_message(account_id, "contact", contact_id)) == {"batchItemFailures": []}
+    refreshed = field_repo.get_customer(account_id, "company-9")
+    assert refreshed is not None and refreshed.main_contact is not None
+    assert refreshed.main_contact.phone == "+33 9 99 99 99 09"
+
+    assert _run(_message(account_id, "contact", 999999)) == {"batchItemFailures": []}
+    assert _exchanges(account_id, sellsy_type="contact")[0].kind == "contact_not_used"
