@@ -1,0 +1,105 @@
+"""End to end: a delivery that failed while the account's tokens were dead is replayed after the fix.
+
+Sandbox (quote accepted) → signed webhook → local gateway → queue → worker → failed, replayable
+exchange; the user reconnects, replays through the API; the intervention exists exactly once, even
+when the replay is requested twice.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import bridge.handlers.api
+import bridge.handlers.webhook
+import bridge.handlers.worker  # noqa: F401  (imported before the gateway/pump threads do)
+from bridge.adapters import accounts_repo
+from bridge.flows.inbound import account_cache
+from tests.integration.api.conftest import reset_app_caches
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def exchanges(api: httpx.Client, account_id: str, **query: Any) -> list[dict[str, Any]]:
+    answer = api.get(f"/accounts/{account_id}/exchanges", params={"limit": 200, **query})
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])
+
+
+def test_failed_delivery_replayed_after_reconnect_makes_one_intervention(stack: Any, api: httpx.Client) -> None:
+    from infra.local.stack import store_api_token
+
+    store_api_token(stack.api_token)  # earlier tests may have wiped moto (aws_clean)
+    reset_app_caches()
+    sandbox = stack.sandbox
+    account_id = f"rp-{uuid.uuid4().hex[:10]}"
+    created = api.post(
+        "/accounts", json={"id": account_id, "name": "Replay e2e", "webhook_signing_key": uuid.uuid4().hex * 2}
+    )
+    assert created.status_code == 201, created.text
+    creds = {"method": "client_credentials", "client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+    assert api.put(f"/accounts/{account_id}/connection", json=creds).status_code == 200
+    registered = api.post(f"/accounts/{account_id}/webhook", json={"events": ["estimate.step"]})
+    assert registered.status_code == 200, registered.text
+    webhook_id = registered.json()["sellsy_webhook_id"]
+    try:
+        # The fault: Sellsy stopped accepting the account's credentials.
+        accounts_repo.mark_needs_reconnect(account_id, "invalid_grant (simulated)")
+        assert api.get(f"/accounts/{account_id}").json()["status"] == "needs_reconnect"
+        account_cache.forget(account_id)
+
+        estimate = next(e for e in sandbox.state("estimates")["estimates"] if e["status"] in ("draft", "sent", "read"))
+        sandbox.act_set_estimate_status(estimate["id"], "accepted")
+
+        def failed_one() -> list[dict[str, Any]]:
+            found = exchanges(api, account_id, status="failed", sellsy_type="estimate", sellsy_id=estimate["id"])
+            return [e for e in found if e["replayable"]]
+
+        failed = wait_for(failed_one)
+        assert failed, exchanges(api, account_id)
+        intervention_path = f"/accounts/{account_id}/interventions/est-{estimate['id']}"
+        assert api.get(intervention_path).status_code == 404
+        # Replaying before the fix is refused: it could only fail again.
+        assert api.post(f"/accounts/{account_id}/exchanges/{failed[0]['id']}/replay").status_code == 409
+
+        # The fix: the user reconnects; the cached account status expires within its max age.
+        assert api.put(f"/accounts/{account_id}/connection", json=creds).json()["status"] == "active"
+        time.sleep(account_cache.MAX_AGE_SECONDS + 0.5)
+
+        first = api.post(f"/accounts/{account_id}/exchanges/{failed[0]['id']}/replay")
+        assert first.status_code == 202, first.text
+        assert wait_for(lambda: api.get(intervention_path).status_code == 200)
+        second = api.post(f"/accounts/{account_id}/exchanges/{failed[0]['id']}/replay")
+        assert second.status_code == 202
+
+        def runs() -> list[str]:
+            found = exchanges(api, account_id, sellsy_type="estimate", sellsy_id=estimate["id"])
+            return [e["kind"] for e in found if e["kind"].startswith("intervention_")]
+
+        # The second replay ran through the normal path and found the intervention already there.
+        assert wait_for(lambda: len(runs()) >= 2), exchanges(api, account_id)
+        assert sorted(runs()) == ["intervention_created", "intervention_exists"]
+        listed = api.get(f"/accounts/{account_id}/interventions", params={"limit": 200}).json()["items"]
+        assert [i["id"] for i in listed if i.get("source_id") == estimate["id"]] == [f"est-{estimate['id']}"]
+        original = api.get(f"/accounts/{account_id}/exchanges/{failed[0]['id']}").json()
+        assert sorted(original["replayed_by"]) == sorted([first.json()["exchange_id"], second.json()["exchange_id"]])
+    finally:
+        httpx.delete(
+            f"{sandbox.api_url}/webhooks/{webhook_id}",
+            headers={"Authorization": f"Bearer {sandbox.access_token()}"},
+            timeout=10,
+        )
