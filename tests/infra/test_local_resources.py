@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
-from infra.template_tools import load_template, resources_of_type
+from infra.template_tools import load_template, parameter_defaults, resources_of_type
 
 TEMPLATE = load_template()
 TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
 QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
 BUCKETS = resources_of_type(TEMPLATE, "AWS::S3::Bucket")
 SECRETS = resources_of_type(TEMPLATE, "AWS::SecretsManager::Secret")
+
+
+def _resolved(value):
+    """A literal, or the default of the parameter it refers to."""
+    return parameter_defaults(TEMPLATE)[value["Ref"]] if isinstance(value, dict) else value
 
 
 def _gsis(definition: dict) -> dict:
@@ -110,7 +115,7 @@ def test_bucket_matches_template(aws):
         by_id = {rule["ID"]: rule for rule in lifecycle}
         for rule in props["LifecycleConfiguration"]["Rules"]:
             if "ExpirationInDays" in rule:
-                assert by_id[rule["Id"]]["Expiration"]["Days"] == rule["ExpirationInDays"]
+                assert by_id[rule["Id"]]["Expiration"]["Days"] == int(_resolved(rule["ExpirationInDays"]))
             if "Prefix" in rule:
                 assert by_id[rule["Id"]]["Filter"]["Prefix"] == rule["Prefix"]
 

@@ -188,6 +188,8 @@ def test_bucket_encrypted_private_with_lifecycle_and_tls_only():
         assert rules[prefix]["Status"] == "Enabled"
         assert "ExpirationInDays" in rules[prefix] or rules[prefix].get("Transitions"), prefix
     assert rules["tmp/"]["ExpirationInDays"] <= 7
+    # Replay messages of exchange records expire with the records (DynamoDB TTL).
+    assert rules["replay/"]["ExpirationInDays"] == {"Ref": "ExchangeRetentionDays"}
     policy = RESOURCES["ReportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
 
@@ -237,6 +239,9 @@ def test_secret_access_is_limited_to_the_secrets_prefix():
     webhook = [s for r, s in _allow_statements() if r == "WebhookFunctionRole"]
     secret_actions = {a for s in webhook for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")}
     assert secret_actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    s3 = [s for s in webhook if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+    replay_objects = {"Fn::Sub": "${ReportsBucket.Arn}/replay/*"}
+    assert [(s["Action"], s["Resource"]) for s in s3] == [(["s3:PutObject"], replay_objects)]
 
 
 # ------------------------------------------------------------------ HTTP API
