@@ -4,7 +4,9 @@ Layout (one item per record; lines are records of their own stream):
     pk = A#{account_id}#R#{stream}#{shard}   (shard = crc32(key) % SHARDS: a big account spreads its
                                                writes and reads over SHARDS partitions per stream)
     sk = {key}                                 (e.g. `1234`, `company-12`, `1234-98765` for a line)
-Attributes: `data` (the mapped fields), `hash` (of data), `summary_hash` (documents: what the list
+Attributes: `data` (the mapped fields, as one exact JSON text: decimals stay decimals; one string
+attribute is several times cheaper to write and read than a map of 20-30 typed values), `f_<field>` copies
+of the few fields the API filters on, `hash` (of data), `summary_hash` (documents: what the list
 page showed), `line_keys` (documents: their lines, to drop rows removed in Sellsy), `locked_fields`,
 `created_run`, `changed_run`, `last_seen_run`, `not_seen_since`, `updated_at`.
 
@@ -21,6 +23,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -64,9 +67,48 @@ def _table() -> Any:
     return dynamodb_table(get_settings().records_table)
 
 
+FILTER_FIELDS = ("status", "currency", "customer_id", "original_invoice_id", "original_credit_note_id")
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value) if value.is_finite() else "null"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dumps_data(data: dict[str, Any]) -> str:
+    """JSON with Decimals written as numbers, digit for digit (json.dumps would need floats)."""
+    return "{" + ",".join(json.dumps(k) + ":" + _json_value(v) for k, v in data.items()) + "}"
+
+
+def loads_data(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text, parse_float=Decimal)
+    return value
+
+
+def encode(item: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(item)
+    data = item.get("data")
+    if isinstance(data, dict):
+        stored["data"] = dumps_data(data)
+        for name in FILTER_FIELDS:
+            if data.get(name) is not None:
+                stored[f"f_{name}"] = data[name]
+    return stored
+
+
+def decode(item: dict[str, Any]) -> dict[str, Any]:
+    data = item.get("data")
+    if isinstance(data, str):
+        item = {**item, "data": loads_data(data)}
+    return {k: v for k, v in item.items() if not k.startswith("f_")}
+
+
 def get_record(account_id: str, stream: str, key: str) -> dict[str, Any] | None:
     item = _table().get_item(Key=record_key(account_id, stream, key), ConsistentRead=True).get("Item")
-    return item
+    return None if item is None else decode(item)
 
 
 def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -82,7 +124,7 @@ def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dic
         while request:
             answer = client.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(table.name, []):
-                found[item["sk"]] = item
+                found[item["sk"]] = decode(item)
             request = answer.get("UnprocessedKeys") or {}
     return found
 
@@ -96,7 +138,7 @@ class RecordWriter:
         self.puts = 0
 
     def put(self, item: dict[str, Any]) -> None:
-        self._batch.put_item(Item=item)
+        self._batch.put_item(Item=encode(item))
         self.puts += 1
 
     def delete(self, account_id: str, stream: str, key: str) -> None:
@@ -126,7 +168,7 @@ def iter_partition(
     while True:
         page = _table().query(**kwargs)
         last = page.get("LastEvaluatedKey")
-        yield page.get("Items", []), last
+        yield [decode(i) for i in page.get("Items", [])], last
         if not last:
             return
         kwargs["ExclusiveStartKey"] = last
@@ -148,7 +190,8 @@ def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> dict[st
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return answer.get("Attributes")
+    attributes = answer.get("Attributes")
+    return None if attributes is None else decode(attributes)
 
 
 # --- browsing and manual edits (API) ----------------------------------------------------------------------
@@ -184,7 +227,9 @@ def browse(
     shard, last = decode_cursor(cursor) if cursor else (0, None)
     condition = None
     for name, value in (equals or {}).items():
-        term = Attr(f"data.{name}").eq(value)
+        if name not in FILTER_FIELDS:
+            raise ValueError(f"records cannot be filtered on {name!r}")
+        term = Attr(f"f_{name}").eq(value)
         condition = term if condition is None else condition & term
     if not_seen is not None:
         term = Attr("not_seen_since").exists() if not_seen else Attr("not_seen_since").not_exists()
@@ -208,7 +253,7 @@ def browse(
             kwargs["ExclusiveStartKey"] = last
         page = _table().query(**kwargs)
         for item in page.get("Items", []):
-            found.append(item)
+            found.append(decode(item))
             if len(found) == limit:
                 return found, encode_cursor(shard, {"pk": item["pk"], "sk": item["sk"]})
         last = page.get("LastEvaluatedKey")
@@ -222,28 +267,21 @@ def patch_fields(account_id: str, stream: str, key: str, fields: dict[str, Any])
     item = get_record(account_id, stream, key)
     if item is None:
         raise RecordNotFound(f"{stream} record {key!r} does not exist")
-    data = dict(item.get("data") or {})
-    data.update(fields)
-    locked = sorted(set(item.get("locked_fields") or []) | set(fields))
-    try:
-        answer = _table().update_item(
-            Key=record_key(account_id, stream, key),
-            UpdateExpression="SET #d = :data, #h = :hash, locked_fields = :locked, updated_at = :now",
-            ConditionExpression=Attr("hash").eq(item.get("hash")),
-            ExpressionAttributeNames={"#d": "data", "#h": "hash"},
-            ExpressionAttributeValues={
-                ":data": data,
-                ":hash": stable_hash(data),
-                ":locked": locked,
-                ":now": now_iso(),
-            },
-            ReturnValues="ALL_NEW",
-        )
+    data = {**(item.get("data") or {}), **fields}
+    new = {
+        **item,
+        "data": data,
+        "hash": stable_hash(data),
+        "locked_fields": sorted(set(item.get("locked_fields") or []) | set(fields)),
+        "updated_at": now_iso(),
+    }
+    try:  # conditional on the hash read: an import writing meanwhile is never overwritten blindly
+        _table().put_item(Item=encode(new), ConditionExpression=Attr("hash").eq(item.get("hash")))
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise RecordConflict(f"{stream} record {key!r} changed meanwhile; retry") from exc
         raise
-    return answer["Attributes"]
+    return new
 
 
 class RecordConflict(RuntimeError):
