@@ -100,8 +100,9 @@ def _paginate_by_id(
     descending: bool,
 ) -> Response:
     """Fast path for the default order (50,000 invoices page in well under a millisecond of sorting)."""
-    ids = [_id_key(item) for item in items]
-    if any(map(operator.gt, ids, ids[1:])):
+    # documents arrive as ascending ids already (DocStore.ids()); objects as dicts in creation order
+    ids = items if items and isinstance(items[0], int) else [_id_key(item) for item in items]
+    if not (items and isinstance(items[0], int)) and any(map(operator.gt, ids, ids[1:])):
         pairs = sorted(zip(ids, items, strict=True), key=operator.itemgetter(0))
         ids = [pair[0] for pair in pairs]
         items = [pair[1] for pair in pairs]

@@ -452,7 +452,7 @@ def register(app: SandboxApp) -> None:
     def credit_note_invoices(req: Request, id: int) -> Response:
         with st().lock:
             get_doc("creditnote", id)
-            ids = [i for i in st().credit_links.get(id, {}) if st().docs["invoice"].exists(i)]
+            ids = sorted(i for i in st().credit_links.get(id, {}) if st().docs["invoice"].exists(i))
         return list_docs("invoice", req, ids)
 
     @route("GET", "/v2/invoices/{id}/credit-notes")
