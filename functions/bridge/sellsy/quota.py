@@ -226,3 +226,16 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         return None
+
+
+def emit_quota_metrics(metrics: Any, snapshot: Mapping[str, Any], *, stream: str | None = None) -> None:
+    """Put a run's quota figures into Powertools ``metrics`` (EMF): calls, 429s, remaining by day."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    if stream:
+        metrics.add_dimension(name="stream", value=stream)
+    metrics.add_metric(name="SellsyCalls", unit=MetricUnit.Count, value=int(snapshot.get("calls") or 0))
+    metrics.add_metric(name="Sellsy429", unit=MetricUnit.Count, value=int(snapshot.get("responses_429") or 0))
+    remaining = snapshot.get("remaining_by_day")
+    if remaining is not None:
+        metrics.add_metric(name="SellsyQuotaRemainingByDay", unit=MetricUnit.Count, value=int(remaining))

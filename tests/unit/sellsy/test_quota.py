@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from bridge.sellsy.errors import QuotaReserveReached
-from bridge.sellsy.quota import QuotaGovernor, parse_remaining, parse_retry_after
+from bridge.sellsy.quota import QuotaGovernor, emit_quota_metrics, parse_remaining, parse_retry_after
 
 
 class FakeTime:
@@ -213,3 +213,19 @@ def test_carried_request_answered_in_the_new_window_keeps_its_slot() -> None:
     assert quota._windows["second"].available() == 0
     quota.acquire()
     assert len(fake.sleeps) == 1 and fake.now >= 1_002.0
+
+
+def test_quota_figures_become_metrics() -> None:
+    from aws_lambda_powertools import Metrics
+
+    fake = FakeTime()
+    quota = governor(fake)
+    quota.record(quota.acquire(), headers(second=5, day=777), status=200)
+    quota.record(quota.acquire(), headers(second=4, day=776), status=429)
+    metrics = Metrics(namespace="Test", service="test")
+    emit_quota_metrics(metrics, quota.snapshot())
+    emitted = metrics.serialize_metric_set()
+    assert emitted["SellsyCalls"] == [2.0]
+    assert emitted["Sellsy429"] == [1.0]
+    assert emitted["SellsyQuotaRemainingByDay"] == [776.0]
+    metrics.clear_metrics()
