@@ -69,6 +69,14 @@ def measure(seconds: float = 5, threads: int = 4, size: int = 2000) -> dict[str,
                 "client_secret": info["client_secret"],
             },
         ).json()["access_token"]
+        # warm-up: the first write waits for the OpenAPI file to be parsed (request validation)
+        warm = httpx.post(
+            f"{info['api_url']}/companies/search",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"filters": {}},
+            timeout=60,
+        )
+        warm.raise_for_status()
         counts = {"ok": 0, "errors": 0}
         latencies: list[float] = []
         lock = threading.Lock()
