@@ -88,7 +88,11 @@ class CustomFieldRule(_Strict):
         default=None, description="Rule applies when the value equals this; omitted = whenever set"
     )
     tag: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    recurrence: str | None = Field(default=None, description="ISO 8601 date duration, e.g. P1Y")
+    recurrence: str | None = Field(
+        default=None,
+        description="ISO 8601 date duration, e.g. P1Y",
+        json_schema_extra={"pattern": r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$"},
+    )
     attribute: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
         default=None, description="Intervention attribute receiving the field's value"
     )
@@ -202,7 +206,11 @@ class Trigger(_Strict):
 
 
 class AccountSettings(_Strict):
-    base_currency: str = Field(default="EUR", description="ISO 4217 code of the revenue base currency")
+    base_currency: str = Field(
+        default="EUR",
+        description="ISO 4217 code of the revenue base currency",
+        json_schema_extra={"pattern": "^[A-Za-z]{3}$"},
+    )
     sync_direction: SyncDirection = "sellsy_to_field"
     custom_field_rules: Annotated[list[CustomFieldRule], Field(max_length=MAX_RULES)] = Field(default_factory=list)
     triggers: Annotated[list[Trigger], Field(max_length=MAX_TRIGGERS)] = Field(default_factory=list)
