@@ -212,3 +212,31 @@ def test_individuals_and_contacts_reach_the_field_side(stack: Any, sellsy: httpx
 
     assert _run(_message(account_id, "contact", 999999)) == {"batchItemFailures": []}
     assert _exchanges(account_id, sellsy_type="contact")[0].kind == "contact_not_used"
+
+
+def test_a_quote_and_its_opportunity_make_one_intervention(stack: Any, sellsy: httpx.Client) -> None:
+    account_id = _account(stack)
+    opportunity = sellsy.post(
+        "/opportunities",
+        json={"name": "Job", "amount": "500.00", "related": [{"type": "company", "id": 2}], "pipeline": 1, "step": 1},
+    ).json()
+    row = {"type": "single", "unit_amount": "500.00", "quantity": "1", "tax_id": 1, "description": "Job"}
+    quote = {"related": [{"type": "company", "id": 2}, {"type": "opportunity", "id": opportunity["id"]}], "rows": [row]}
+    chosen = sellsy.post("/estimates", json={**quote, "subject": "Variant A"}).json()
+    other = sellsy.post("/estimates", json={**quote, "subject": "Variant B"}).json()
+    for estimate_id, status in ((chosen["id"], "accepted"), (other["id"], "refused")):
+        sellsy.put(f"/estimates/{estimate_id}/status", json={"status": status}).raise_for_status()
+    sellsy.put(f"/opportunities/{opportunity['id']}", json={"status": "won"}).raise_for_status()
+
+    first = _run(_message(account_id, "opportunity", opportunity["id"]))
+    then = _run(_message(account_id, "estimate", chosen["id"]), _message(account_id, "estimate", other["id"]))
+    assert first == then == {"batchItemFailures": []}
+    job = field_repo.get_intervention(account_id, f"opp-{opportunity['id']}")
+    assert job is not None and job.estimate_id == chosen["id"] and job.flags == []
+    assert field_repo.get_intervention(account_id, f"est-{chosen['id']}") is None
+    assert field_repo.list_interventions(account_id)[0] == [job]
+
+    sellsy.put(f"/estimates/{chosen['id']}/status", json={"status": "cancelled"}).raise_for_status()
+    assert _run(_message(account_id, "estimate", chosen["id"])) == {"batchItemFailures": []}
+    flagged = field_repo.get_intervention(account_id, f"opp-{opportunity['id']}")
+    assert flagged is not None and [f.code for f in flagged.flags] == ["estimate_cancelled"]

@@ -120,6 +120,47 @@ def _ensure_customer(account: Account, ctx: SourceContext, tags: list[str]) -> N
     field_repo.update_customer(account.id, fresh.id, change)
 
 
+def _linked_intervention(account_id: str, source_type: str, document: dict[str, Any]) -> Intervention | None:
+    """The intervention of the same job made from the other side: a quote's opportunity, an opportunity's
+    main quote. One job, one intervention, whichever of the two is won first."""
+    if source_type == "estimate":
+        others = [("opportunity", r.get("id")) for r in document.get("related") or [] if r.get("type") == "opportunity"]
+    else:
+        others = [("estimate", document.get("main_doc_id"))]
+    for other_type, other_id in others:
+        if other_id:
+            found = field_repo.get_intervention(account_id, intervention_id(other_type, int(other_id)))
+            if found is not None:
+                return found
+    return None
+
+
+def _on_linked(
+    account_id: str, linked: Intervention, source_type: str, source_id: int, status: str | None, outcome: str
+) -> Outcome:
+    field_name = "estimate_id" if source_type == "estimate" else "opportunity_id"
+    flag = flag_for(source_type, status) if outcome == "lost" else None
+
+    def attach(iv: Intervention) -> Intervention | None:
+        if flag is None and getattr(iv, field_name) is None:
+            setattr(iv, field_name, source_id)  # e.g. the quote convert_quote will invoice later
+            return iv
+        if flag is not None and getattr(iv, field_name) == source_id and all(f.code != flag.code for f in iv.flags):
+            iv.flags.append(flag)
+            return iv
+        return None
+
+    if flag is not None and getattr(linked, field_name) != source_id:
+        # A refused variant of the quote (or a lost side) that is not the one this job is built on.
+        reason = f"{source_type} {source_id} is {status}; intervention {linked.id} is built on another one"
+        return Outcome("skipped", "intervention_not_flagged", reason, linked.id)
+    field_repo.update_intervention(account_id, linked.id, attach)
+    if flag is not None:
+        return Outcome("ok", "intervention_flagged", f"{flag.reason} (intervention {linked.id})", linked.id)
+    reason = f"same job as {linked.source_type} {linked.source_id}: its intervention {linked.id} covers it"
+    return Outcome("skipped", "covered_by_linked_intervention", reason, linked.id)
+
+
 def on_source(client: SellsyReader, account: Account, source_type: str, source_id: int) -> Outcome:
     """React to "something changed on this estimate/opportunity" by reading its current state."""
     read = sellsy_reads.estimate if source_type == "estimate" else sellsy_reads.opportunity
@@ -128,6 +169,10 @@ def on_source(client: SellsyReader, account: Account, source_type: str, source_i
     outcome = source_outcome(source_type, status)
     iv_id = intervention_id(source_type, source_id)
     existing = field_repo.get_intervention(account.id, iv_id)
+    if existing is None and outcome in ("won", "lost"):
+        linked = _linked_intervention(account.id, source_type, document)
+        if linked is not None:
+            return _on_linked(account.id, linked, source_type, source_id, status, outcome)
 
     if outcome == "lost":
         if existing is None:
