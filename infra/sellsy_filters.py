@@ -25,9 +25,7 @@ TARGET = REPO / "functions" / "bridge" / "sellsy" / "search_filters.py"
 
 
 def default_spec_path() -> Path:
-    return Path(
-        os.environ.get("SELLSY_OPENAPI", REPO.parent / "shared/sellsy-openapi/sellsy-openapi-v2.264.0.yaml")
-    )
+    return Path(os.environ.get("SELLSY_OPENAPI", REPO.parent / "shared/sellsy-openapi/sellsy-openapi-v2.264.0.yaml"))
 
 
 def load_spec(path: Path) -> dict[str, Any]:

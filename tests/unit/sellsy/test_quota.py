@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -224,7 +225,7 @@ def test_quota_figures_become_metrics() -> None:
     quota.record(quota.acquire(), headers(second=4, day=776), status=429)
     metrics = Metrics(namespace="Test", service="test")
     emit_quota_metrics(metrics, quota.snapshot())
-    emitted = metrics.serialize_metric_set()
+    emitted: dict[str, Any] = dict(metrics.serialize_metric_set())
     assert emitted["SellsyCalls"] == [2.0]
     assert emitted["Sellsy429"] == [1.0]
     assert emitted["SellsyQuotaRemainingByDay"] == [776.0]
