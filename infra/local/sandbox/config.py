@@ -29,6 +29,8 @@ class FaultConfig:
     rate_drop closes the connection before the request is handled; rate_drop_after handles the
     request (writes happen) and then closes the connection without answering, as a lost response.
     token_ttl_seconds shortens the life of every token issued afterwards (early expiry).
+    rate_webhook_failure loses a delivery attempt (it is retried later); rate_webhook_duplicate sends a
+    successfully delivered webhook once more a little later (at-least-once delivery, out of order).
     """
 
     rate_5xx: float = 0.0
@@ -39,6 +41,7 @@ class FaultConfig:
     rate_drop_after: float = 0.0
     token_ttl_seconds: int | None = None
     rate_webhook_failure: float = 0.0
+    rate_webhook_duplicate: float = 0.0
 
     def update(self, values: dict[str, Any]) -> None:
         for name, current in vars(self).items():

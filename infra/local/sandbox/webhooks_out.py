@@ -173,6 +173,14 @@ class WebhookEmitter:
         )
         if ok:
             hook["last_succeeded"] = app.now()
+            if delivery.attempt < app.config.webhook_max_attempts and app._draw(
+                app.config.faults.rate_webhook_duplicate
+            ):
+                delivery.attempt += 1
+                delivery.due = time.monotonic() + 0.3
+                with self.cond:
+                    heapq.heappush(self.queue, delivery)
+                    self.cond.notify()
             return
         hook["last_failed"] = app.now()
         hook["nb_failures"] = hook.get("nb_failures", 0) + 1

@@ -152,3 +152,15 @@ def test_failed_delivery_is_retried(sandbox_factory) -> None:
         assert hook["nb_failures"] == 2 and hook["last_succeeded"]
     finally:
         failing.stop()
+
+
+def test_duplicate_fault_redelivers_the_same_event(sandbox_factory, receiver: Receiver) -> None:
+    sb: Sandbox = sandbox_factory()
+    with httpx.Client(base_url=sb.api_url, headers={"Authorization": f"Bearer {sb.access_token()}"}) as api:
+        _hook(api, receiver.url, json_body=True, ids=["estimate.step"])
+        sb.set_faults(rate_webhook_duplicate=1.0)
+        sb.act_set_estimate_status(5, "accepted")
+        assert sb.wait_webhooks_idle()
+    bodies = [d["raw"] for d in receiver.deliveries]
+    assert len(bodies) == sb.config.webhook_max_attempts  # re-sent until the attempt budget is spent
+    assert len(set(bodies)) == 1 and _payload(receiver.deliveries[0])["relatedid"] == "5"
