@@ -1,7 +1,8 @@
 """Create the stack's storage in moto from template.yaml itself, so local and cloud cannot drift.
 
 Tables (keys, GSIs, TTL, PITR, SSE), the bucket (encryption, public access block, lifecycle), queues
-(attributes, redrive to the DLQ) and secrets are read from the template's resource definitions;
+(attributes, redrive to the DLQ), secrets and state machines (stored, not run) are read from the template's
+resource definitions;
 the environment the functions get is derived from the template's function environment variables,
 with ``!Ref``/``!GetAtt``/``!Sub`` resolved against what was created here.
 """
@@ -32,6 +33,7 @@ BUCKET = "AWS::S3::Bucket"
 QUEUE = "AWS::SQS::Queue"
 SECRET = "AWS::SecretsManager::Secret"
 FUNCTION = "AWS::Serverless::Function"
+STATE_MACHINE = "AWS::Serverless::StateMachine"
 
 # CloudFormation property → SQS attribute name (same names; the values become strings).
 _QUEUE_ATTRIBUTES = (
@@ -338,6 +340,27 @@ def create_stack(
                 raise
             arn = secrets.describe_secret(SecretId=name)["ARN"]
         # Ref on a secret is its ARN, as in CloudFormation.
+        stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = arn, name, arn
+
+    # Functions are not deployed locally (the handlers are called in-process), but their ARNs name them in
+    # the state machine definitions, which moto keeps as a store (it cannot run Lambda tasks without Docker).
+    for logical_id in resources_of_type(template, FUNCTION):
+        name = _local_name(stack_name, logical_id)
+        stack.arns[logical_id] = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{name}"
+    stepfunctions = aws("stepfunctions")
+    for logical_id, resource in resources_of_type(template, STATE_MACHINE).items():
+        props = resource["Properties"]
+        definition = Path(template_path).resolve().parent.joinpath(props["DefinitionUri"]).read_text(encoding="utf-8")
+        for key, node in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(resolver.value(node)))
+        name = _local_name(stack_name, logical_id)
+        role = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{name}-role"
+        try:
+            arn = stepfunctions.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "StateMachineAlreadyExists":
+                raise
+            arn = f"arn:aws:states:{region}:{LOCAL_ACCOUNT_ID}:stateMachine:{name}"
         stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = arn, name, arn
 
     stack.env = {**_function_environment(template, resolver), **LOCAL_ENV_OVERRIDES}

@@ -162,3 +162,15 @@ def test_reset_runs_the_hooks_of_session_fixtures(aws):
     finally:
         aws.after_reset.remove(restore)
     assert secrets.get_secret_value(SecretId=name)["SecretString"] == "kept"
+
+
+def test_state_machine_is_stored_with_the_definition_file_and_local_function_arn(aws):
+    from infra.template_tools import REPO_ROOT
+
+    props = TEMPLATE["Resources"]["ImportStateMachine"]["Properties"]
+    described = aws.client("stepfunctions").describe_state_machine(stateMachineArn=aws.stack.arns["ImportStateMachine"])
+    definition = json.loads(described["definition"])
+    expected = (REPO_ROOT / props["DefinitionUri"]).read_text()
+    expected = expected.replace("${ImportFunctionArn}", aws.stack.arns["ImportFunction"])
+    assert definition == json.loads(expected)
+    assert definition["States"]["ListAccounts"]["Parameters"]["FunctionName"].endswith("ImportFunction")
