@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.domain import sellsy_rules
+
 SourceType = Literal["estimate", "opportunity"]
 InterventionStatus = Literal["new", "scheduled", "in_progress", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = ("new", "scheduled", "in_progress", "completed", "cancelled")
@@ -29,14 +31,6 @@ ESTIMATE_WON = frozenset({"accepted", "advanced", "partialinvoiced", "invoiced"}
 ESTIMATE_LOST = frozenset({"refused", "cancelled"})
 OPPORTUNITY_WON = frozenset({"won"})
 OPPORTUNITY_LOST = frozenset({"lost", "cancelled"})
-
-DEEP_LINKS: dict[str, str] = {
-    "estimate": "https://{host}/?_f=estimateOverview&id={id}",
-    "opportunity": "https://{host}/?_f=prospection_opportunity&action=overview&oid={id}",
-    "invoice": "https://{host}/?_f=invoiceOverview&id={id}",
-    "company": "https://{host}/?_f=third&thirdid={id}&thirdtype=client",
-    "individual": "https://{host}/?_f=third&thirdid={id}&thirdtype=client",
-}
 
 
 def intervention_id(source_type: str, source_id: int | str) -> str:
@@ -56,9 +50,14 @@ def customer_id(sellsy_type: str, sellsy_id: int | str) -> str:
     return f"{sellsy_type}-{int(sellsy_id)}"
 
 
-def deep_link(sellsy_type: str, sellsy_id: int | str, host: str = "www.sellsy.com") -> str | None:
-    template = DEEP_LINKS.get(sellsy_type)
-    return template.format(host=host, id=int(sellsy_id)) if template else None
+def deep_link(
+    sellsy_type: str, sellsy_id: int | str, host: str = "www.sellsy.com", *, third_type: str = "client"
+) -> str | None:
+    """Link to the object in Sellsy's web app (one table for the whole code base: ``sellsy_rules``)."""
+    try:
+        return sellsy_rules.deep_link(sellsy_type, int(sellsy_id), host=host, third_type=third_type)
+    except sellsy_rules.UnknownValue:
+        return None
 
 
 def source_outcome(source_type: str, status: str | None) -> Literal["won", "lost", "other"]:

@@ -50,7 +50,9 @@ def customer_from_sellsy(
         address=address(where, "customer"),
         tags=rules.tags,
         custom_fields=cfr.as_dict(values),
-        deep_link=deep_link(kind, third["id"], account.settings.deep_link_host),
+        deep_link=deep_link(
+            kind, third["id"], account.settings.deep_link_host, third_type=str(third.get("type") or "client")
+        ),
         archived=bool(third.get("is_archived")),
     )
 

@@ -79,7 +79,9 @@ def receive(
     keys = secrets.get_webhook_signing_keys(account_id)
     if not signature:
         return problem(401, "missing_signature", "the X-Webhook-Signature header is missing")
-    if not keys or not webhooks.verify_signature(body, signature, keys):
+    if not keys:
+        return problem(401, "no_signing_key", "this account has no webhook signing key configured")
+    if not webhooks.verify_signature(body, signature, keys):
         return problem(401, "bad_signature", "X-Webhook-Signature does not match the body and the signing key")
     try:
         event = webhooks.parse_delivery(body, kind)
