@@ -262,3 +262,19 @@ def test_crashes_in_every_action_then_retries_and_replay_leave_one_of_each(aws, 
     assert len(sandbox_files(sandbox, "estimate", scenario.estimate_id, name)) == 1
     assert len(sandbox_files(sandbox, "opportunity", scenario.opportunity_id, name)) == 1
     assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention.id)) == 1
+
+
+def test_completion_schedules_the_next_recurring_intervention(aws, sellsy):
+    account_id = f"out-{uuid.uuid4().hex[:8]}"
+    rules = [{"custom_field": "annual-contract", "equals": True, "tag": "annual-contract", "recurrence": "P1Y"}]
+    accounts_flow.create_account(
+        name="Recurring", account_id=account_id, settings=AccountSettings.model_validate({"custom_field_rules": rules})
+    )
+    accounts_repo.set_status(account_id, "active", None)
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario, tags=["annual-contract"])
+
+    run_completion(message(account_id, intervention.id), sellsy=sellsy)
+
+    follow_up = field_repo.get_intervention(account_id, f"{intervention.id}-r1")
+    assert follow_up is not None and follow_up.due_date == "2027-11-20"
