@@ -73,14 +73,17 @@ def _ids(client_pages: object) -> list[int]:
 def test_reads_recover_from_5xx_429_and_dropped_connections(sandbox_factory: Callable[..., Sandbox]) -> None:
     sb = sandbox_factory(seed=33, size=150)
     client = local_client(sb, max_retries=8)
-    clean_seek = _ids(client.iter_pages("/invoices", search=False))
-    clean_search = _ids(client.iter_pages("/invoices/search", search=True, filters={"status": ["paid", "due"]}))
+    slim = ["id", "status"]  # small pages: the point is the retries, not the payload
+    paid_or_due = {"status": ["paid", "due"]}
+    clean_seek = _ids(client.iter_pages("/invoices", search=False, fields=slim))
+    clean_search = _ids(client.iter_pages("/invoices/search", search=True, filters=paid_or_due, fields=slim))
     sb.set_faults(rate_5xx=0.2, rate_429=0.1, rate_drop=0.1)
 
-    assert _ids(client.iter_pages("/invoices", search=False)) == clean_seek
-    assert _ids(client.iter_pages("/invoices", search=False, offset=0)) == clean_seek
-    faulty_search = client.iter_pages("/invoices/search", search=True, filters={"status": ["paid", "due"]})
-    assert _ids(faulty_search) == clean_search
+    for _ in range(2):
+        assert _ids(client.iter_pages("/invoices", search=False, fields=slim)) == clean_seek
+        assert _ids(client.iter_pages("/invoices", search=False, offset=0, fields=slim)) == clean_seek
+        faulty = client.iter_pages("/invoices/search", search=True, filters=paid_or_due, fields=slim)
+        assert _ids(faulty) == clean_search
     for invoice_id in clean_seek[:8]:
         assert client.get(f"/invoices/{invoice_id}")["id"] == invoice_id
 
