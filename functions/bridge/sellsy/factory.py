@@ -71,7 +71,7 @@ def forget_account(account_id: str) -> None:
     """Drop cached clients and tokens of one account (reconnected, disconnected)."""
     with _lock:
         for key in [key for key in _clients if key[0] == account_id]:
-            _clients.pop(key).close()
+            del _clients[key]  # not closed: another thread may still be using it
         _providers.pop(account_id, None)
         _governors.pop(account_id, None)
 

@@ -119,9 +119,8 @@ def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDelivery("body is not UTF-8") from exc
-    looks_like_form = content_type == "application/x-www-form-urlencoded" or (
-        not content_type and text.lstrip().startswith("notif=")
-    )
+    # Some senders label a form body as JSON (or not at all): the ``notif=`` prefix gives it away.
+    looks_like_form = content_type == "application/x-www-form-urlencoded" or text.lstrip().startswith("notif=")
     if looks_like_form:
         fields = parse_qs(text, keep_blank_values=True)
         if "notif" not in fields:

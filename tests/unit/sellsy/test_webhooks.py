@@ -103,3 +103,8 @@ def test_signature_header_lookup_and_ping() -> None:
     assert signature_from_headers({}) is None
     assert is_ping("GET") and is_ping("head")
     assert not is_ping("POST")
+
+
+def test_form_body_labelled_as_json_is_still_read() -> None:
+    body = urlencode({"notif": json.dumps(ESTIMATE_ACCEPTED)}).encode()
+    assert parse_delivery(body, "application/json").object_id == "1234"
