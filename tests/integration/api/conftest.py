@@ -14,6 +14,12 @@ from infra.local.gateway import build_event
 from infra.local.lambda_context import LocalContext
 
 API_TOKEN = "local-test-token-0123456789abcdef"
+_token = [API_TOKEN]
+
+
+def api_token() -> str:
+    """The token the API accepts in this test (a running stack's own token, if it stored one)."""
+    return _token[0]
 
 
 @dataclass
@@ -47,9 +53,15 @@ def reset_app_caches() -> None:
 
 @pytest.fixture
 def api_env(aws_clean: Any) -> Iterator[Any]:
-    aws_clean.client("secretsmanager").create_secret(
-        Name=f"{aws_clean.env['SECRETS_PREFIX']}/api-token", SecretString=API_TOKEN
-    )
+    # A running stack re-stores its token after every reset: use it rather than replace it, so the
+    # stack's own tests keep working after ours.
+    sm = aws_clean.client("secretsmanager")
+    name = f"{aws_clean.env['SECRETS_PREFIX']}/api-token"
+    try:
+        _token[0] = sm.get_secret_value(SecretId=name)["SecretString"]
+    except sm.exceptions.ResourceNotFoundException:
+        sm.create_secret(Name=name, SecretString=API_TOKEN)
+        _token[0] = API_TOKEN
     reset_app_caches()
     yield aws_clean
     reset_app_caches()
@@ -63,13 +75,15 @@ def invoke(
     body: bytes | str | None = None,
     query: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-    token: str | None = API_TOKEN,
+    token: str | None = "",
     event_hook: Callable[[dict[str, Any]], None] | None = None,
 ) -> Answer:
     from bridge.handlers.api import lambda_handler
     from infra.local.gateway import response_parts
 
     sent = {"host": "127.0.0.1:9999"}
+    if token == "":
+        token = api_token()
     if token is not None:
         sent["authorization"] = f"Bearer {token}"
     raw = b""

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.fixtures.leaks import exchange_records_text, find_leaks, issued_secrets, seeded_personal_data
-from tests.integration.api.conftest import API_TOKEN, Call
+from tests.integration.api.conftest import Call, api_token
 
 SIGNING_KEYS = ("whsec-leakcheck-0123456789-a", "whsec-leakcheck-0123456789-b")
 
@@ -86,7 +86,7 @@ def test_api_flows_leak_nothing(
     monkeypatch.setattr(accounts_repo, "list_accounts", boom)
     assert call("GET", "/accounts").status == 500
 
-    needles = seeded_personal_data(sellsy) | issued_secrets(sellsy, extra=[API_TOKEN, *SIGNING_KEYS])
+    needles = seeded_personal_data(sellsy) | issued_secrets(sellsy, extra=[api_token(), *SIGNING_KEYS])
     assert len(needles) > 50  # the search is meaningful: the sandbox is full of people
     haystack = "\n".join([leak_capture.text(), exchange_records_text(api_env), listing.text])
     assert contacts["data"][0]["id"] and str(contacts["data"][0]["id"]) in haystack  # we did capture the run

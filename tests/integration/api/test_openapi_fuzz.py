@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import API_TOKEN, reset_app_caches
+from tests.integration.api.conftest import api_token, reset_app_caches
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def _seed(url: str, sandbox: Any) -> None:
 
     from bridge.flows.exchange_log import record_exchange
 
-    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    auth = {"Authorization": f"Bearer {api_token()}"}
     with httpx.Client(base_url=url, headers=auth, timeout=30) as http:
         assert http.post("/accounts", json={"id": "acme", "name": "Acme"}).status_code == 201
         body = {"method": "client_credentials", "client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
@@ -91,7 +91,7 @@ def test_api_honours_its_openapi_document(live_api: str, tmp_path: Path) -> None
         "--checks",
         ",".join(CHECKS),
         "--header",
-        f"Authorization: Bearer {API_TOKEN}",
+        f"Authorization: Bearer {api_token()}",
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
