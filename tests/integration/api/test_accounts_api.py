@@ -145,3 +145,18 @@ def test_needs_reconnect_is_visible_and_counted_once(
     assert shown["status_reason"] == "invalid_grant from Sellsy"
     listed = call("GET", "/accounts", query={"status": "needs_reconnect"}).json["items"]
     assert [a["id"] for a in listed] == ["acme"]
+
+
+def test_signing_key_reads_are_served_from_memory_when_warm(call: Call, api_env: Any) -> None:
+    """The webhook receiver reads the key on every delivery: warm reads must not call Secrets Manager."""
+    from bridge.adapters import secrets
+
+    key = "whsec-0123456789abcdef-warm"
+    assert call("POST", "/accounts", json_body={"id": "acme", "name": "A", "webhook_signing_key": key}).status == 201
+    assert secrets.get_webhook_signing_keys("acme") == [key]
+    api_env.client("secretsmanager").delete_secret(
+        SecretId=secrets.account_secret_name("acme", secrets.WEBHOOK), ForceDeleteWithoutRecovery=True
+    )
+    assert secrets.get_webhook_signing_keys("acme") == [key]  # cached (max age 60 s)
+    secrets.reset_cache()
+    assert secrets.get_webhook_signing_keys("acme") == []
