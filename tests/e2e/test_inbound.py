@@ -312,3 +312,20 @@ def test_field_edit_pushed_to_sellsy_does_not_bounce_back(
     latest = inbound[0]
     assert (latest.kind, latest.status) == ("echo_suppressed", "skipped"), [(e.kind, e.reason) for e in inbound]
     assert "our own write" in (latest.reason or "")
+
+
+def test_field_api_answers_clear_errors(stack: Any, api: httpx.Client, account_id: str) -> None:
+    base = f"/accounts/{account_id}"
+    cases = [
+        (api.get(f"{base}/interventions", params={"cursor": "garbage"}), 400),
+        (api.get(f"{base}/interventions", params={"status": "exploded"}), 422),
+        (api.get(f"{base}/interventions", params={"limit": 0}), 422),
+        (api.get(f"{base}/interventions/est-999999999"), 404),
+        (api.get(f"{base}/customers/company-999999999"), 404),
+        (api.get("/accounts/no-such-account/interventions"), 404),
+        (httpx.get(f"{stack.api_url}{base}/interventions", timeout=10), 401),
+        (httpx.get(f"{stack.api_url}{base}/customers/company-3", headers={"Authorization": "Bearer x"}), 401),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (str(response.request.url), response.text)
+        assert response.json()["error"]["message"]
