@@ -13,6 +13,7 @@ import importlib
 import json
 import pkgutil
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -53,7 +54,7 @@ app_errors.register(app)
 
 @cache
 def openapi_document() -> str:
-    return app.get_openapi_json_schema(
+    generated = app.get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
         description=(
@@ -63,6 +64,23 @@ def openapi_document() -> str:
         security_schemes={"bearerAuth": HTTPBearer(description="Local API token (IAM SigV4 in AWS)")},
         security=[{"bearerAuth": []}],
     )
+    return json.dumps(with_gate_errors(json.loads(generated)))
+
+
+def with_gate_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation can get the answers of the gate and the frame, whichever router declared it."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            statuses = [404, 405, 500]
+            if not is_public(path):
+                statuses.append(401)
+            if method.upper() in _BODY_METHODS:
+                statuses += [400, 413, 415]
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), {"description": HTTPStatus(status).phrase, **error})
+    return document
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)

@@ -170,3 +170,14 @@ def test_oauth_callback_is_public_and_rejects_missing_parameters(call: Call) -> 
     assert denied.status == 400 and "access_denied" in denied.error["message"]
     unknown = call("GET", "/oauth/callback", token=None, query={"state": "acme.nonce", "code": "c"})
     assert unknown.status == 400 and unknown.error["code"] == "bad_state"
+
+
+def test_every_operation_documents_the_frame_errors(call: Call) -> None:
+    for path, item in openapi(call)["paths"].items():
+        for method, operation in item.items():
+            documented = set(operation["responses"])
+            assert {"404", "405", "500"} <= documented, (method, path)
+            if path != "/oauth/callback":
+                assert "401" in documented, (method, path)
+            if method in ("post", "put", "patch"):
+                assert {"400", "413", "415"} <= documented, (method, path)
