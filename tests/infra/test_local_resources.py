@@ -135,9 +135,14 @@ def test_app_code_sees_the_local_stack(aws):
     table = dynamodb_table(settings.accounts_table)
     table.put_item(Item={"pk": "A#acc-1#ACCOUNT", "sk": "ACCOUNT", "name": "demo"})
     assert table.get_item(Key={"pk": "A#acc-1#ACCOUNT", "sk": "ACCOUNT"})["Item"]["name"] == "demo"
-    client("sqs").send_message(QueueUrl=settings.events_queue_url, MessageBody="{}")
-    received = aws.client("sqs").receive_message(QueueUrl=settings.events_queue_url, WaitTimeSeconds=1)
-    assert received["Messages"][0]["Body"] == "{}"
+    attributes = client("sqs").get_queue_attributes(QueueUrl=settings.events_queue_url, AttributeNames=["QueueArn"])
+    assert attributes["Attributes"]["QueueArn"] == aws.stack.arns["EventsQueue"]
+    # Round trip through the DLQ: a running local pump (the `stack` fixture) would consume the events queue.
+    dlq = aws.stack.physical["EventsDLQ"]
+    client("sqs").send_message(QueueUrl=dlq, MessageBody='{"probe": true}')
+    received = aws.client("sqs").receive_message(QueueUrl=dlq, WaitTimeSeconds=1)
+    assert received["Messages"][0]["Body"] == '{"probe": true}'
+    aws.client("sqs").delete_message(QueueUrl=dlq, ReceiptHandle=received["Messages"][0]["ReceiptHandle"])
 
 
 def test_reset_wipes_data_but_keeps_resources(aws):
