@@ -240,3 +240,15 @@ def test_a_quote_and_its_opportunity_make_one_intervention(stack: Any, sellsy: h
     assert _run(_message(account_id, "estimate", chosen["id"])) == {"batchItemFailures": []}
     flagged = field_repo.get_intervention(account_id, f"opp-{opportunity['id']}")
     assert flagged is not None and [f.code for f in flagged.flags] == ["estimate_cancelled"]
+
+
+def test_a_quote_deleted_after_its_intervention_flags_it(stack: Any, sellsy: httpx.Client) -> None:
+    account_id = _account(stack)
+    row = {"type": "single", "unit_amount": "80.00", "quantity": "1", "tax_id": 1, "description": "x"}
+    estimate = sellsy.post("/estimates", json={"related": [{"type": "company", "id": 2}], "rows": [row]}).json()
+    sellsy.put(f"/estimates/{estimate['id']}/status", json={"status": "accepted"}).raise_for_status()
+    assert _run(_message(account_id, "estimate", estimate["id"])) == {"batchItemFailures": []}
+    stack.sandbox.act_delete_document("estimate", estimate["id"])
+    assert _run(_message(account_id, "estimate", estimate["id"])) == {"batchItemFailures": []}
+    kept = field_repo.get_intervention(account_id, f"est-{estimate['id']}")
+    assert kept is not None and [f.code for f in kept.flags] == ["estimate_deleted"]

@@ -161,6 +161,22 @@ def _on_linked(
     return Outcome("skipped", "covered_by_linked_intervention", reason, linked.id)
 
 
+def on_source_missing(account_id: str, source_type: str, source_id: int) -> Outcome | None:
+    """Sellsy no longer has the source: flag its intervention if there is one (never delete it)."""
+    iv_id = intervention_id(source_type, source_id)
+    flag = flag_for(source_type, "deleted")
+
+    def add_flag(iv: Intervention) -> Intervention | None:
+        if any(f.code == flag.code for f in iv.flags):
+            return None
+        iv.flags.append(flag)
+        return iv
+
+    if field_repo.update_intervention(account_id, iv_id, add_flag) is None:
+        return None
+    return Outcome("ok", "intervention_flagged", flag.reason, iv_id)
+
+
 def on_source(client: SellsyReader, account: Account, source_type: str, source_id: int) -> Outcome:
     """React to "something changed on this estimate/opportunity" by reading its current state."""
     read = sellsy_reads.estimate if source_type == "estimate" else sellsy_reads.opportunity

@@ -79,4 +79,7 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
             return record(customers.sync_customer(sellsy, account, entity, object_id, event))
         return {"contacts": [record(o) for o in customers.sync_contact(sellsy, account, object_id, event)]}
     except NotFound:
+        flagged = interventions.on_source_missing(account_id, entity, object_id) if entity in SOURCES else None
+        if flagged is not None:
+            return record(flagged)
         return record(Outcome("skipped", "object_not_found", f"Sellsy has no {entity} {object_id} (forged or deleted)"))
