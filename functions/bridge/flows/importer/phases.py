@@ -284,14 +284,23 @@ def _flag_missing(ctx: Ctx, stream: str, key: str, since: str) -> dict[str, Any]
 # --- sweeps: records of fully listed streams not seen in this run are flagged (never deleted) ---
 
 
+SWEEP_ITEMS_PER_STEP = 2000  # one checkpoint per ~2000 records examined (small accounts: one step)
+
+
 def step_sweep(stream: str) -> Step:
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        shard = int(cursor.get("shard", 0))
-        pages = records_repo.iter_partition(
-            ctx.account_id, stream, shard, cursor.get("last_key"), bookkeeping_only=True
-        )
-        items, last = next(iter(pages))
-        stale = [i["sk"] for i in items if i.get("last_seen_run") != ctx.run_id and "not_seen_since" not in i]
+        shard, last = int(cursor.get("shard", 0)), cursor.get("last_key")
+        stale: list[str] = []
+        examined = 0
+        finished = False
+        while not finished and examined < SWEEP_ITEMS_PER_STEP:
+            pages = records_repo.iter_partition(ctx.account_id, stream, shard, last, bookkeeping_only=True)
+            items, last = next(iter(pages))
+            examined += len(items)
+            stale += [i["sk"] for i in items if i.get("last_seen_run") != ctx.run_id and "not_seen_since" not in i]
+            if not last:
+                shard += 1
+                finished = shard >= records_repo.SHARDS
 
         def write(state: dict[str, Any], part: str) -> None:
             flagged = [_flag_missing(ctx, stream, key, state["started_at"][:10]) for key in stale]
@@ -299,11 +308,7 @@ def step_sweep(stream: str) -> Step:
             count(state, stream, "not_seen", len(flagged_items))
             _export(ctx, stream, part, flagged_items)
 
-        if last:
-            return PageWork({"shard": shard, "last_key": last}, False, write)
-        if shard + 1 < records_repo.SHARDS:
-            return PageWork({"shard": shard + 1, "last_key": None}, False, write)
-        return PageWork({}, True, write)
+        return PageWork({} if finished else {"shard": shard, "last_key": last}, finished, write)
 
     return step
 
