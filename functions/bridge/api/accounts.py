@@ -193,6 +193,8 @@ def connect(account_id: AccountId, body: Annotated[Connection, Body()]) -> Accou
         raise ApiError(400, "connection_refused", str(exc)) from exc
     except SellsyUnavailable as exc:
         raise ApiError(503, "sellsy_unavailable", "Sellsy could not be reached; try again later") from exc
+    except SellsyError as exc:  # an answer we can't use (e.g. a token response without a token)
+        raise ApiError(502, "sellsy_error", f"Sellsy answered unexpectedly: {exc.message}") from exc
 
 
 @router.post(

@@ -35,7 +35,7 @@ class ErrorBody(BaseModel):
 
 
 # Documented on every route (see handlers.api): the OpenAPI document lists what can come back.
-ERROR_STATUSES = (400, 401, 404, 405, 409, 413, 415, 422, 500, 503)
+ERROR_STATUSES = (400, 401, 404, 405, 409, 413, 415, 422, 500, 502, 503)
 
 
 def error_responses(*statuses: int, success: int = 200) -> dict[int, OpenAPIResponse]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from bridge.api.app_errors import ApiError, error_responses
 from bridge.domain.accounts import AccountStatus
 from bridge.flows import accounts as flow
-from bridge.sellsy.errors import SellsyUnavailable
+from bridge.sellsy.errors import SellsyError, SellsyUnavailable
 
 router = Router()
 
@@ -28,7 +28,7 @@ class CallbackAnswer(BaseModel):
     description="Public: `state` identifies the pending connection; the code is exchanged once.",
     tags=["accounts"],
     security=[{}],
-    responses=error_responses(400, 422, 500, 503),
+    responses=error_responses(400, 422, 500, 502, 503),
 )
 def oauth_callback(
     state: Annotated[str | None, Query(max_length=300)] = None,
@@ -48,4 +48,6 @@ def oauth_callback(
         raise ApiError(400, "connection_refused", str(exc)) from exc
     except SellsyUnavailable as exc:
         raise ApiError(503, "sellsy_unavailable", "Sellsy could not be reached; start again later") from exc
+    except SellsyError as exc:
+        raise ApiError(502, "sellsy_error", f"Sellsy answered unexpectedly: {exc.message}") from exc
     return CallbackAnswer(account_id=account.id, status=account.status, message="connected to Sellsy")
