@@ -138,8 +138,23 @@ def minimum_calls(info: dict[str, Any], changed_documents: int | None = None) ->
     products = total("/items/search", True)
     reference = sum(pages(total(p, False)) for p in ("/taxes", "/units", "/currencies", "/rate-categories"))
     customers = pages(total("/companies/search", True)) + pages(total("/individuals/search", True))
-    detail = (invoices + 2 * credit_notes) if changed_documents is None else changed_documents
-    return reference + customers + pages(products) + products + pages(invoices) + pages(credit_notes) + detail
+    if changed_documents is None:  # first run: every detail, every item's prices
+        detail, prices = invoices + 2 * credit_notes, products
+    else:  # re-run: changed documents, and the prices whose weekly turn it is (about 1/7 of the items)
+        detail, prices = changed_documents, _prices_due_today(info)
+    return reference + customers + pages(products) + prices + pages(invoices) + pages(credit_notes) + detail
+
+
+def _prices_due_today(info: dict[str, Any]) -> int:
+    from datetime import UTC, datetime
+
+    from bridge.flows.importer.phases import PRICE_REFRESH_DAYS
+
+    day = datetime.now(UTC).date().toordinal() % PRICE_REFRESH_DAYS
+    items = _control(info, "GET", "/state", params={"type": "items"})
+    items = items if isinstance(items, list) else items.get("items", [])
+    live = [i for i in items if not i.get("is_archived") and i.get("type") in ("product", "service")]
+    return sum(1 for i in live if int(i["id"]) % PRICE_REFRESH_DAYS == day)
 
 
 def _token(info: dict[str, Any]) -> str:

@@ -186,6 +186,17 @@ def step_customers(kind: str) -> Step:
 # --- products and their prices ---
 
 
+PRICE_REFRESH_DAYS = 7  # prices of unchanged items are re-read on a rolling weekly slice
+
+
+def prices_due(item: dict[str, Any], stored: dict[str, Any] | None, run_day: int) -> bool:
+    """Prices have no change signal in Sellsy: read them for new or changed items, and for the unchanged
+    items whose turn it is (id modulo 7 = the run's day), so no price is more than a week old."""
+    if stored is None or stored.get("summary_hash") != revenue.stable_hash(item):
+        return True
+    return int(item["id"]) % PRICE_REFRESH_DAYS == run_day % PRICE_REFRESH_DAYS
+
+
 def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
     page = _first_page(
         ctx.client,
@@ -196,26 +207,53 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
     )
     # Archived items are filtered by Sellsy; the check here only protects against a lax filter.
     items = [i for i in page.items if not i.get("is_archived") and i.get("type") in revenue.PRODUCT_ITEM_TYPES]
-    price_lists = list(ctx.pool.map(lambda item: _all_items(ctx.client, f"/items/{item['id']}/prices"), items))
+    stored_products = records_repo.get_many(ctx.account_id, revenue.PRODUCTS, [str(i["id"]) for i in items])
+    run_day = dt.date.fromisoformat(state["started_at"][:10]).toordinal()
+    due = [i for i in items if prices_due(i, stored_products.get(str(i["id"])), run_day)]
+    price_lists = dict(
+        zip(
+            [str(i["id"]) for i in due],
+            ctx.pool.map(lambda item: _all_items(ctx.client, f"/items/{item['id']}/prices"), due),
+            strict=True,
+        )
+    )
+    # Prices not re-read this run are only marked as seen (from what is stored).
+    kept_keys = [
+        k
+        for i in items
+        if str(i["id"]) not in price_lists
+        for k in (stored_products.get(str(i["id"])) or {}).get("price_keys") or []
+    ]
+    stored_prices = records_repo.get_many(ctx.account_id, revenue.PRICES, kept_keys) if kept_keys else {}
     reference = state.get("reference") or {}
     categories = reference.get("rate_categories") or {}
     price_mapping = revenue.MAPPINGS[revenue.PRICES]
-    prices: list[Mapped] = []
-    for item, rows in zip(items, price_lists, strict=True):
-        for price in rows:
-            src = {
-                "item": item,
-                "price": price,
-                "category": categories.get(str(price.get("rate_category_id"))),
-                "default_currency": reference.get("default_currency"),
-            }
-            prices.append((price_mapping.key(src), price_mapping.map(src), {}))
     product_mapping = revenue.MAPPINGS[revenue.PRODUCTS]
-    products: list[Mapped] = [(product_mapping.key({"item": i}), product_mapping.map({"item": i}), {}) for i in items]
+    prices: list[Mapped] = [(k, v["data"], {}) for k, v in stored_prices.items()]
+    products: list[Mapped] = []
+    for item in items:
+        key = str(item["id"])
+        if key in price_lists:
+            keys = []
+            for price in price_lists[key]:
+                src = {
+                    "item": item,
+                    "price": price,
+                    "category": categories.get(str(price.get("rate_category_id"))),
+                    "default_currency": reference.get("default_currency"),
+                }
+                keys.append(price_mapping.key(src))
+                prices.append((keys[-1], price_mapping.map(src), {}))
+        else:
+            keys = list((stored_products.get(key) or {}).get("price_keys") or [])
+        extra = {"summary_hash": revenue.stable_hash(item), "price_keys": keys}
+        products.append((key, product_mapping.map({"item": item}), extra))
 
     def write(state: dict[str, Any], part: str) -> None:
-        write_records(state, ctx, revenue.PRICES, prices, part)
-        write_records(state, ctx, revenue.PRODUCTS, products, part)
+        # Prices first: the product item (with its hash) marks its prices as imported.
+        write_records(state, ctx, revenue.PRICES, prices, part, None)
+        write_records(state, ctx, revenue.PRODUCTS, products, part, stored_products)
+        state["details"][revenue.PRICES] = state["details"].get(revenue.PRICES, 0) + len(due)
 
     return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
 
