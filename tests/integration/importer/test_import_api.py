@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.import_runner import run_import
+from infra.local.import_runner import list_accounts, run_import
 from tests.integration.api.conftest import API_TOKEN, invoke, reset_app_caches
 
 ACCOUNT = "revenue"
@@ -42,7 +42,9 @@ def connect(sb: Any) -> None:
 def test_start_follow_browse_and_lock(api):
     refused = invoke("POST", f"/accounts/{ACCOUNT}/imports")
     assert refused.status == 409 and refused.error["code"] == "account_not_active"
+    assert list_accounts() == []  # the state machine's first step lists active accounts only
     connect(api)
+    assert list_accounts() == [ACCOUNT]
     started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
     assert started.status == 202, started.text
     run_id = started.json["run_id"]

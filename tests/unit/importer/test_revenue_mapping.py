@@ -102,10 +102,7 @@ def test_customers_products_prices():
     assert cust.key(src) == "individual-7"
     assert cust.map(src)["name"] == "Léa Martin" and cust.map(src)["email"] == "l@x.fr"
     prod = revenue.MAPPINGS[revenue.PRODUCTS]
-    assert (
-        prod.map({"item": {"id": 3, "name": None, "reference": "REF-3", "type": "product"}})["name"]
-        == "REF-3"
-    )
+    assert prod.map({"item": {"id": 3, "name": None, "reference": "REF-3", "type": "product"}})["name"] == "REF-3"
     price = revenue.MAPPINGS[revenue.PRICES]
     psrc = {
         "item": {"id": 3, "currency": None},

@@ -25,7 +25,7 @@ from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyErro
 RUNNING, DONE = "running", "done"
 QUOTA_RESERVE, NEEDS_RECONNECT, FAILED = "quota_reserve_reached", "needs_reconnect", "failed"
 STOPPED = (QUOTA_RESERVE, NEEDS_RECONNECT, FAILED)
-DEFAULT_MARGIN_MS = 60_000
+DEFAULT_MARGIN_MS = 120_000  # a page of details at a slow quota (~2.5 req/s) takes ~40 s
 DETAIL_WORKERS = 6
 
 
