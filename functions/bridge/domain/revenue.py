@@ -137,7 +137,7 @@ PRODUCT_MAPPING = StreamMapping(
 
 PRICE_MAPPING = StreamMapping(
     PRICES,
-    "GET /items/{id}/prices for every listed product, with GET /rate-categories",
+    "GET /items/{id}/prices (new/changed items + a weekly rolling slice), GET /rate-categories",
     key=lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
     fields=(
         Field(
@@ -146,17 +146,13 @@ PRICE_MAPPING = StreamMapping(
             lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
         ),
         Field("original_product_id", "item.id", lambda s: s["item"]["id"]),
-        Field(
-            "original_rate_category_id", "price.rate_category_id", lambda s: s["price"]["rate_category_id"]
-        ),
+        Field("original_rate_category_id", "price.rate_category_id", lambda s: s["price"]["rate_category_id"]),
         Field("rate_category", "rate category label", lambda s: _get(s.get("category"), "label")),
         Field("amount_excl_tax", "price.amount_excl_tax", lambda s: dec(s["price"].get("amount_excl_tax"))),
         Field(
             "currency",
             "rate category currency, else item currency, else the default currency (GET /currencies)",
-            lambda s: (
-                _get(s.get("category"), "currency") or s["item"].get("currency") or s.get("default_currency")
-            ),
+            lambda s: _get(s.get("category"), "currency") or s["item"].get("currency") or s.get("default_currency"),
         ),
     ),
 )
@@ -174,7 +170,7 @@ def _document_fields(number_name: str) -> tuple[Field, ...]:
         Field("status", "doc.status", lambda s: s["doc"].get("status")),
         Field(
             "customer_id",
-            "doc.related[type company|individual] as `company-{id}`/`individual-{id}`",
+            "doc.related (the company or individual) as `company-{id}` / `individual-{id}`",
             lambda s: document_customer(s["doc"]),
         ),
         Field("currency", "doc.currency", lambda s: s["doc"].get("currency")),
@@ -240,18 +236,14 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
         Field("reference", "row.reference", lambda s: s["row"].get("reference")),
         Field("description", "row.description", lambda s: s["row"].get("description")),
         Field("quantity", "row.quantity", lambda s: dec(row(s, "quantity"))),
-        Field(
-            "unit_amount", "row.unit_amount (negative for credit notes)", lambda s: signed(s, "unit_amount")
-        ),
+        Field("unit_amount", "row.unit_amount (negative for credit notes)", lambda s: signed(s, "unit_amount")),
         Field(
             "amount_excl_tax",
             "row.amount_tax_exc: excl. tax, after discount (negative for credit notes)",
             lambda s: signed(s, "amount_tax_exc"),
         ),
         Field("discount_type", "row.discount.type (percent or amount)", lambda s: row(s, "discount", "type")),
-        Field(
-            "discount_value", "row.discount.value (as entered)", lambda s: dec(row(s, "discount", "value"))
-        ),
+        Field("discount_value", "row.discount.value (as entered)", lambda s: dec(row(s, "discount", "value"))),
         Field(
             "discount_amount",
             "row.discount.total (negative for credit notes)",
@@ -283,9 +275,7 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
             "amount_incl_tax × fx_rate, rounded to the cent",
             lambda s: fx(s).apply(signed(s, "amount_tax_inc")),
         ),
-        Field(
-            "fx_rate", "ECB cross rate currency→base (10 decimals); null when missing", lambda s: fx(s).rate
-        ),
+        Field("fx_rate", "ECB cross rate currency→base (10 decimals); null when missing", lambda s: fx(s).rate),
         Field(
             "fx_rate_date",
             "day of the rate used: doc.date or the last ECB day before it",
