@@ -193,6 +193,11 @@ class LocalGateway:
                     except (BrokenPipeError, ConnectionResetError):  # the caller gave up waiting
                         self.close_connection = True
 
+            def _not_allowed(self) -> None:
+                # API Gateway routes no TRACE/CONNECT to a function; a caller's odd method is a 4xx, never a 5xx.
+                self._reply(405, {"content-type": "application/json"}, b'{"message":"Method Not Allowed"}')
+
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            do_TRACE = do_CONNECT = _not_allowed
 
         return Request

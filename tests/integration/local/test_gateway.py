@@ -95,3 +95,9 @@ def test_bare_return_value_is_a_200_json_answer() -> None:
 def test_body_over_the_api_gateway_limit_is_refused_before_the_function(gateway: LocalGateway) -> None:
     response = httpx.post(f"{gateway.url}/webhooks/sellsy/a1", content=b"x" * (MAX_BODY_BYTES + 1))
     assert response.status_code == 413
+
+
+def test_methods_api_gateway_never_routes_are_a_405(gateway: LocalGateway) -> None:
+    response = httpx.request("TRACE", f"{gateway.url}/accounts")
+    assert response.status_code == 405
+    assert response.json()["message"]
