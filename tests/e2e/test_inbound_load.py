@@ -45,6 +45,18 @@ def _create_accepted_estimates(sandbox: Any, count: int) -> list[int]:
             return list(pool.map(create, range(count)))
 
 
+def _queue_state(stack: Any) -> dict[str, Any]:
+    """What to look at when the queue does not drain (failed records keep coming back)."""
+    from bridge.adapters.aws import client
+
+    attributes = client("sqs").get_queue_attributes(QueueUrl=stack.env["EVENTS_QUEUE_URL"], AttributeNames=["All"])
+    return {
+        "queue": {k: v for k, v in attributes["Attributes"].items() if k.startswith("ApproximateNumber")},
+        "batches": stack.pump.batches,
+        "failed_records": stack.pump.failed_records,
+    }
+
+
 def test_duplicated_shuffled_concurrent_deliveries_make_exactly_one_intervention_each(
     stack: Any, api: httpx.Client
 ) -> None:
@@ -87,7 +99,7 @@ def test_duplicated_shuffled_concurrent_deliveries_make_exactly_one_intervention
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(send, deliveries))
     assert statuses.count(202) == len(deliveries), sorted(set(statuses))
-    assert stack.pump.wait_idle(timeout=480)
+    assert stack.pump.wait_idle(timeout=480), _queue_state(stack)
 
     seen: list[str] = []
     cursor = None
