@@ -57,9 +57,7 @@ def run_import(
 ) -> dict[str, dict[str, Any]]:
     ids = list_accounts() if account_ids is None else account_ids
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
-        answers = pool.map(
-            lambda a: run_account(a, on_progress=on_progress, chunk_seconds=chunk_seconds), ids
-        )
+        answers = pool.map(lambda a: run_account(a, on_progress=on_progress, chunk_seconds=chunk_seconds), ids)
         return dict(zip(ids, answers, strict=True))
 
 
@@ -67,8 +65,7 @@ def show_progress(answer: dict[str, Any]) -> None:
     """One live line per chunk answer: phase, per-stream counts, API calls, quota left."""
     p = answer.get("progress") or {}
     counts = " ".join(
-        f"{stream}+{c.get('created', 0)}~{c.get('updated', 0)}"
-        for stream, c in (p.get("counters") or {}).items()
+        f"{stream}+{c.get('created', 0)}~{c.get('updated', 0)}" for stream, c in (p.get("counters") or {}).items()
     )
     progress_line(
         f"import {answer.get('account_id')}: {answer.get('status')} phase {p.get('phase')} "
@@ -81,9 +78,7 @@ def show_summary(answers: dict[str, dict[str, Any]]) -> None:
     say()
     for account_id, answer in answers.items():
         p = answer.get("progress") or {}
-        say(
-            f"import {account_id}: {answer.get('status')} run {answer.get('run_id')} calls {p.get('calls')}"
-        )
+        say(f"import {account_id}: {answer.get('status')} run {answer.get('run_id')} calls {p.get('calls')}")
         rows = [
             [
                 stream,

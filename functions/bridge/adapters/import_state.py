@@ -37,11 +37,7 @@ def _pk(account_id: str) -> str:
 
 
 def load_run(account_id: str, run_id: str) -> dict[str, Any] | None:
-    item = (
-        _table()
-        .get_item(Key={"pk": _pk(account_id), "sk": RUN_PREFIX + run_id}, ConsistentRead=True)
-        .get("Item")
-    )
+    item = _table().get_item(Key={"pk": _pk(account_id), "sk": RUN_PREFIX + run_id}, ConsistentRead=True).get("Item")
     return None if item is None else _state(item)
 
 
@@ -111,9 +107,7 @@ def list_runs(account_id: str, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def load_watermarks(account_id: str) -> dict[str, str]:
-    item = (
-        _table().get_item(Key={"pk": _pk(account_id), "sk": WATERMARKS_SK}, ConsistentRead=True).get("Item")
-    )
+    item = _table().get_item(Key={"pk": _pk(account_id), "sk": WATERMARKS_SK}, ConsistentRead=True).get("Item")
     return {} if item is None else dict(json.loads(item["marks"]))
 
 
