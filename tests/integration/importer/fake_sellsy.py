@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.sellsy.errors import NotFound
+
 
 @dataclass
 class Page:
@@ -64,6 +66,7 @@ class FakeSellsy:
         rng = random.Random(seed)
         self.rng = rng
         self.quota = Quota()
+        self.vanished: set[int] = set()  # listed, but gone when the detail is read (404)
         self.route_calls: dict[str, int] = {}
         self.companies = {
             i: {
@@ -139,6 +142,9 @@ class FakeSellsy:
 
     def get(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
         parts = path.strip("/").split("/")
+        if parts[0] == "invoices" and int(parts[1]) in self.vanished:
+            self._count("GET /invoices/{id}")
+            raise NotFound("Invoice not found", status=404)
         if parts[0] == "invoices":
             self._count("GET /invoices/{id}")
             return copy.deepcopy(self.invoices[int(parts[1])])

@@ -218,3 +218,12 @@ def test_short_chunks_resume_from_checkpoints_with_the_same_result(aws):
     assert len(answers) > 5 and answers[-1]["status"] == "done"
     assert data_of(chunked) == data_of(whole)
     assert sellsy.route_calls["GET /invoices/{id}"] == 130  # no detail fetched twice across chunks
+
+
+def test_document_deleted_between_list_and_detail_does_not_fail_the_run(aws, account_id):
+    sellsy = FakeSellsy(invoices=30, credit_notes=1)
+    sellsy.vanished.add(7)
+    answer = run_to_end(account_id, sellsy, None)
+    assert answer["status"] == "done"
+    assert records_repo.get_record(account_id, revenue.INVOICES, "7") is None
+    assert records_repo.get_record(account_id, revenue.INVOICES, "8") is not None

@@ -23,6 +23,7 @@ from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.flows.importer import export
 from bridge.flows.importer.merge import merge_record
+from bridge.sellsy.errors import NotFound
 
 PAGE_LIMIT = 100
 Mapped = tuple[str, dict[str, Any], dict[str, Any]]  # (record key, mapped data, extra attributes)
@@ -197,6 +198,13 @@ def prices_due(item: dict[str, Any], stored: dict[str, Any] | None, run_day: int
     return int(item["id"]) % PRICE_REFRESH_DAYS == run_day % PRICE_REFRESH_DAYS
 
 
+def _prices_of(client: Client, item: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        return _all_items(client, f"/items/{item['id']}/prices")
+    except NotFound:
+        return []  # item deleted meanwhile: its prices stay unseen and get flagged by the sweep
+
+
 def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
     page = _first_page(
         ctx.client,
@@ -213,7 +221,7 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
     price_lists = dict(
         zip(
             [str(i["id"]) for i in due],
-            ctx.pool.map(lambda item: _all_items(ctx.client, f"/items/{item['id']}/prices"), due),
+            ctx.pool.map(lambda item: _prices_of(ctx.client, item), due),
             strict=True,
         )
     )
@@ -265,11 +273,14 @@ def step_documents(name: str) -> Step:
     kind, search_path, detail_path, stream = DOCUMENTS[name]
     line_stream = revenue.LINE_STREAM[stream]
 
-    def fetch(summary: dict[str, Any], client: Client) -> tuple[dict[str, Any], list[int]]:
-        detail = client.get(detail_path.format(id=summary["id"]))
-        linked: list[int] = []
-        if kind == "credit_note":
-            linked = [int(i["id"]) for i in _all_items(client, f"/credit-notes/{summary['id']}/invoices")]
+    def fetch(summary: dict[str, Any], client: Client) -> tuple[dict[str, Any], list[int]] | None:
+        try:
+            detail = client.get(detail_path.format(id=summary["id"]))
+            linked: list[int] = []
+            if kind == "credit_note":
+                linked = [int(i["id"]) for i in _all_items(client, f"/credit-notes/{summary['id']}/invoices")]
+        except NotFound:
+            return None  # deleted between the list page and now: left unseen, so the sweep flags it
         return detail, linked
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
@@ -282,7 +293,7 @@ def step_documents(name: str) -> Step:
         ]
         changed_ids = {d["id"] for d in changed}
         unchanged = [d for d in page.items if d["id"] not in changed_ids]
-        details = list(ctx.pool.map(lambda doc: fetch(doc, ctx.client), changed))
+        details = [d for d in ctx.pool.map(lambda doc: fetch(doc, ctx.client), changed) if d is not None]
 
         documents: list[Mapped] = []
         lines: list[Mapped] = []
