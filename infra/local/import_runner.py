@@ -9,6 +9,7 @@ The same handler runs in AWS; only the driver differs. `chunk_seconds` plays the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +19,7 @@ from infra.local.lambda_context import LocalContext
 
 Progress = Callable[[dict[str, Any]], None]
 MAX_CHUNKS = 10_000
+MAX_RETRIES = 3
 
 
 def _handler() -> Any:
@@ -37,9 +39,18 @@ def run_account(
     handler = _handler()
     run_id = None
     answer: dict[str, Any] = {}
+    failures = 0
     for _ in range(MAX_CHUNKS):
         event = {"action": "chunk", "account_id": account_id, **({"run_id": run_id} if run_id else {})}
-        answer = handler(event, LocalContext("import", timeout_seconds=chunk_seconds))
+        try:
+            answer = handler(event, LocalContext("import", timeout_seconds=chunk_seconds))
+        except Exception:  # like the state machine's Retry: the next chunk resumes from the checkpoint
+            failures += 1
+            if failures > MAX_RETRIES:
+                raise
+            time.sleep(min(2.0**failures, 10.0))
+            continue
+        failures = 0
         run_id = answer.get("run_id") or run_id
         if on_progress is not None:
             on_progress(answer)
