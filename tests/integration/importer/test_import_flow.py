@@ -118,12 +118,12 @@ def test_full_import_equals_source_through_the_mapping(aws, account_id):
 @pytest.mark.slow
 def test_crash_at_random_pages_ends_identical_to_a_clean_run(aws):
     clean = f"c{uuid.uuid4().hex[:8]}"
-    run_to_end(clean, FakeSellsy(invoices=260, credit_notes=15), None)
+    run_to_end(clean, FakeSellsy(invoices=201, credit_notes=5), None)
     reference = data_of(clean)
     rng = random.Random(11)
     for attempt in range(5):
         account = f"k{attempt}{uuid.uuid4().hex[:6]}"
-        sellsy = FakeSellsy(invoices=260, credit_notes=15)
+        sellsy = FakeSellsy(invoices=201, credit_notes=5)
         phase_pages = [("invoices", rng.randint(1, 3)), ("products", 1), ("credit_notes", 1), ("sweep:invoices", 1)]
         target = phase_pages[attempt % len(phase_pages)]
         crashed = []
@@ -141,7 +141,7 @@ def test_crash_at_random_pages_ends_identical_to_a_clean_run(aws):
         assert crashed and answer["status"] == "done"
         assert data_of(account) == reference, f"attempt {attempt} crashed at {target}"
         counters = answer["progress"]["counters"]
-        assert counters["invoices"]["created"] == 260 and counters["invoices"].get("updated", 0) == 0
+        assert counters["invoices"]["created"] == 201 and counters["invoices"].get("updated", 0) == 0
 
 
 def test_rerun_after_one_percent_change_calls_only_what_is_needed(aws, account_id):
