@@ -26,6 +26,9 @@ KIND = "sellsy.webhook"
 MAX_BODY_BYTES = webhooks.MAX_BODY_BYTES  # 256 KiB: real deliveries are a few KiB
 ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded")
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
+# The receiver only needs to know the account exists (the worker re-checks its status), so a longer
+# memory is safe here and keeps DynamoDB reads off the acknowledgement path.
+ACCOUNT_MAX_AGE_SECONDS = 60.0
 RECORD_WAIT_SECONDS = 5.0  # record_exchange never raises; this only bounds a hung store
 
 
@@ -73,7 +76,7 @@ def receive(
             f"content type {kind or '(none)'!r} is not accepted",
             {"accepted": list(ACCEPTED_TYPES)},
         )
-    account = account_cache.get_account(account_id)
+    account = account_cache.get_account(account_id, max_age=ACCOUNT_MAX_AGE_SECONDS)
     if account is None:
         return problem(404, "unknown_account", f"account {account_id!r} does not exist")
     keys = secrets.get_webhook_signing_keys(account_id)
