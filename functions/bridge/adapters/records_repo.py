@@ -20,8 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
+import time
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -129,30 +132,44 @@ def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dic
     return found
 
 
-class RecordWriter:
-    """Batched puts and deletes (25 per BatchWriteItem; boto3 resends unprocessed items)."""
+BATCH_WRITE_MAX = 25
+WRITE_THREADS = 4
+_write_pool: ThreadPoolExecutor | None = None
+_write_pool_lock = threading.Lock()
 
-    def __init__(self) -> None:
-        self._batch = _table().batch_writer(overwrite_by_pkeys=["pk", "sk"])
-        self._batch.__enter__()
-        self.puts = 0
 
-    def put(self, item: dict[str, Any]) -> None:
-        self._batch.put_item(Item=encode(item))
-        self.puts += 1
+def _pool() -> ThreadPoolExecutor:
+    global _write_pool
+    with _write_pool_lock:
+        if _write_pool is None:
+            _write_pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="records-write")
+        return _write_pool
 
-    def delete(self, account_id: str, stream: str, key: str) -> None:
-        self._batch.delete_item(Key=record_key(account_id, stream, key))
 
-    def flush(self) -> None:
-        self._batch.__exit__(None, None, None)
+def _write_batch(table_name: str, client: Any, items: list[dict[str, Any]]) -> None:
+    request: dict[str, Any] = {table_name: [{"PutRequest": {"Item": encode(i)}} for i in items]}
+    for attempt in range(10):
+        answer = client.batch_write_item(RequestItems=request)
+        request = answer.get("UnprocessedItems") or {}
+        if not request:
+            return
+        time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off before resending what is left
+    raise RuntimeError(f"DynamoDB kept {len(request.get(table_name, []))} items unprocessed")
 
-    def __enter__(self) -> RecordWriter:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self.flush()
+def put_items(items: list[dict[str, Any]]) -> None:
+    """Write items (unique keys) in BatchWriteItem calls of 25, several in flight at once; returns when all
+    are stored, so callers can order writes (lines before their document)."""
+    if not items:
+        return
+    table = _table()
+    batches = [items[i : i + BATCH_WRITE_MAX] for i in range(0, len(items), BATCH_WRITE_MAX)]
+    if len(batches) == 1:
+        _write_batch(table.name, table.meta.client, batches[0])
+        return
+    futures = [_pool().submit(_write_batch, table.name, table.meta.client, batch) for batch in batches]
+    for future in futures:
+        future.result()
 
 
 def iter_partition(

@@ -138,25 +138,26 @@ def write_records(
         stored = records_repo.get_many(ctx.account_id, stream, [k for k, _, _ in mapped])
     now = ctx.now()
     changed: list[dict[str, Any]] = []
-    with records_repo.RecordWriter() as writer:
-        for key, data, extra in mapped:
-            previous = stored.get(key)
-            merged = merge_record(
-                pk=records_repo.record_key(ctx.account_id, stream, key)["pk"],
-                key=key,
-                stream=stream,
-                account_id=ctx.account_id,
-                data=data,
-                stored=previous,
-                run_id=ctx.run_id,
-                now=now,
-                extra=extra,
-            )
-            count(state, stream, merged.outcome)
-            if merged.item is not None:
-                writer.put(merged.item)
-            if merged.outcome in ("created", "updated"):
-                changed.append(merged.item if merged.item is not None else previous or {})
+    to_write: dict[str, dict[str, Any]] = {}  # by key: a page never writes one record twice
+    for key, data, extra in mapped:
+        previous = stored.get(key)
+        merged = merge_record(
+            pk=records_repo.record_key(ctx.account_id, stream, key)["pk"],
+            key=key,
+            stream=stream,
+            account_id=ctx.account_id,
+            data=data,
+            stored=previous,
+            run_id=ctx.run_id,
+            now=now,
+            extra=extra,
+        )
+        count(state, stream, merged.outcome)
+        if merged.item is not None:
+            to_write[key] = merged.item
+        if merged.outcome in ("created", "updated"):
+            changed.append(merged.item if merged.item is not None else previous or {})
+    records_repo.put_items(list(to_write.values()))
     _export(ctx, stream, part, changed)
 
 
