@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from bridge.domain.masking import MaskingFilter
@@ -12,5 +15,16 @@ NAMESPACE = "SellsyBridge"
 logger = Logger(service=SERVICE)
 logger.addFilter(MaskingFilter())  # personal data and secrets are masked in every line, whoever logs
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-# Kept thin (decorators only): X-Ray SDK is in maintenance mode, so it must stay easy to swap.
-tracer = Tracer(service=SERVICE)
+
+
+@cache
+def get_tracer() -> Tracer:
+    """Kept thin (decorators only; X-Ray SDK is in maintenance mode, so it must stay easy to swap) and built
+    on first use: loading the X-Ray SDK costs ~0.7 s, which the webhook receiver's cold start must not pay."""
+    return Tracer(service=SERVICE)
+
+
+def __getattr__(name: str) -> Any:  # `from bridge.observability import tracer` builds it on demand
+    if name == "tracer":
+        return get_tracer()
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ the real ones. Endpoints reach the code through the environment (AWS_ENDPOINT_UR
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
@@ -101,6 +102,11 @@ class Stack:
         )
         apply_environment(env)
         store_api_token(self.api_token)
+
+        # Import the handlers once, here: the gateway's and the pump's threads importing them at the same moment
+        # can trip over a partly initialised Powertools module (a circular-import error).
+        for module in ("bridge.handlers.webhook", "bridge.handlers.api", "bridge.handlers.worker"):
+            importlib.import_module(module)
 
         from infra.local.gateway import LocalGateway
 

@@ -23,7 +23,6 @@ from bridge.adapters import accounts_repo, field_repo, queue, reports_store
 from bridge.adapters.ledger_repo import ActionBusy
 from bridge.domain.accounts import Account
 from bridge.domain.interventions import Intervention
-from bridge.domain.report_pdf import render_report
 from bridge.domain.triggers import action_summary, marker, plan_actions
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import recurrence
@@ -171,6 +170,9 @@ def _report_loader(account_id: str, intervention: dict[str, Any]) -> tuple[str, 
             if reports_store.exists(generated):
                 cache["pdf"] = reports_store.read(generated)
             else:
+                # Imported here: fpdf costs ~1 s of import, which only the worker (never the API) should pay.
+                from bridge.domain.report_pdf import render_report
+
                 cache["pdf"] = render_report(intervention)
                 reports_store.write(generated, cache["pdf"])
         return cache["pdf"]
