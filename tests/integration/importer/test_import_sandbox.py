@@ -204,3 +204,19 @@ def test_daily_reserve_stops_cleanly_and_the_next_run_resumes(sb, aws):
     clean = new_account()
     run_to_end(clean, sb)
     assert data_of(account) == data_of(clean)
+
+
+def test_revoked_token_stops_cleanly_as_needs_reconnect(sb, aws):
+    account = new_account()
+    reconnect: list[tuple[str, str]] = []
+    deps = ImportDeps(
+        client=client_for(sb),
+        base_currency="EUR",
+        export_bucket=None,
+        on_reconnect=lambda acc, reason: reconnect.append((acc, reason)),
+    )
+    sb.expire_tokens()  # the pasted token no longer works: a 401 the client cannot renew
+    answer = run_chunk(account, deps)
+    assert answer["done"] and answer["status"] == "needs_reconnect", answer
+    assert reconnect and reconnect[0][0] == account
+    assert answer["progress"]["error"]["type"] == "NeedsReconnect"
