@@ -110,10 +110,9 @@ class Stack:
 
         from infra.local.gateway import LocalGateway
 
+        # No PUBLIC_API_URL: the API derives its own URL from the Host header, which the gateway passes on.
         self.gateway = LocalGateway().start()
         self._owned.append(self.gateway)
-        env["PUBLIC_API_URL"] = self.gateway.url
-        apply_environment(env)
 
         from bridge.adapters.aws import client
         from infra.local.pump import QueuePump
