@@ -24,7 +24,7 @@ up: venv  ## start the embedded default and keep serving until Ctrl-C
 	$(BIN)/python -m infra.local up
 
 test: venv  ## the whole test suite (unit, contract, integration, end-to-end, reliability, infra)
-	$(BIN)/python -m pytest -n auto --maxprocesses 3 --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 3 --dist load --durations=20
 
 lint: venv
 	$(BIN)/ruff check .

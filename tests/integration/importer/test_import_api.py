@@ -9,18 +9,16 @@ from typing import Any
 import pytest
 
 from infra.local.import_runner import list_accounts, run_import
-from tests.integration.api.conftest import API_TOKEN, invoke, reset_app_caches
+from tests.integration.api.conftest import api_env, invoke, reset_app_caches  # noqa: F401 (api_env is a fixture)
 
 ACCOUNT = "revenue"
 
 
 @pytest.fixture
-def api(aws_clean: Any, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def api(api_env: Any, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: F811
+    # api_env: a clean moto with the API token in place (a running stack's own token, if any).
     from bridge.settings import get_settings
 
-    aws_clean.client("secretsmanager").create_secret(
-        Name=f"{aws_clean.env['SECRETS_PREFIX']}/api-token", SecretString=API_TOKEN
-    )
     sb = sandbox_factory(seed=9, size=60)
     monkeypatch.setenv("SELLSY_API_URL", sb.api_url)
     monkeypatch.setenv("SELLSY_TOKEN_URL", sb.token_url)
