@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 SELLSY_API_URL = "https://api.sellsy.com/v2"
-SELLSY_TOKEN_URL = "https://login.sellsy.com/oauth2/access-tokens"
+SELLSY_TOKEN_URL = "https://login.sellsy.com/oauth2/access-tokens"  # noqa: S105 (a URL, not a secret)
 SELLSY_AUTHORIZE_URL = "https://login.sellsy.com/oauth2/authorization"
 
 
