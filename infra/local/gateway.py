@@ -115,6 +115,10 @@ class LocalGateway:
         self._overrides = handlers or {}
         self._loaded: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        # One lock per function: like one Lambda execution environment, a handler serves one request at a
+        # time. Handlers keep per-request state in module-level objects (Powertools' resolver, Logger keys),
+        # which is safe in Lambda and must stay safe here.
+        self._environments: dict[str, threading.Lock] = {}
         self._server = ThreadingHTTPServer((host, port), self._request_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
@@ -140,6 +144,7 @@ class LocalGateway:
                 with self._lock:
                     if function_name not in self._loaded:
                         self._loaded[function_name] = load_handler(spec)
+                    self._environments.setdefault(function_name, threading.Lock())
                 return function_name, self._loaded[function_name]
         raise LookupError(path)
 
@@ -147,7 +152,8 @@ class LocalGateway:
         parts = urlsplit(target)
         function_name, handler = self.handler_for(parts.path)
         event = build_event(method, parts.path, parts.query, headers, body)
-        result = handler(event, LocalContext(function_name=function_name))
+        with self._environments.setdefault(function_name, threading.Lock()):
+            result = handler(event, LocalContext(function_name=function_name))
         return response_parts(result)
 
     def _request_class(self) -> type[BaseHTTPRequestHandler]:

@@ -75,6 +75,9 @@ class QueuePump:
         self._retry_delay = retry_delay
         self._function_timeout = function_timeout
         self._stop = threading.Event()
+        # Like one Lambda execution environment: one batch at a time through the handler (its batch processor
+        # and logger are module-level objects). Several polling threads still overlap receiving with handling.
+        self._environment = threading.Lock()
         self._running = threading.Event()
         self._running.set()
         self._in_flight = 0
@@ -169,9 +172,10 @@ class QueuePump:
         self.batches += 1
         event = sqs_event(self._queue_arn, messages)
         try:
-            result = self._handler(
-                event, LocalContext(function_name=self._function_name, timeout_seconds=self._function_timeout)
-            )
+            with self._environment:
+                result = self._handler(
+                    event, LocalContext(function_name=self._function_name, timeout_seconds=self._function_timeout)
+                )
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:
             log.exception("worker handler raised: the whole batch returns to the queue")

@@ -98,7 +98,7 @@ def test_api_honours_its_openapi_document(live_api: str, tmp_path: Path) -> None
         "--max-examples",
         "10",
         "--workers",
-        "2",
+        "2",  # concurrent requests, as API Gateway sends them (the local gateway serialises per function)
         "--seed",
         "7",
         "--no-color",
