@@ -106,6 +106,11 @@ def all_met(result: Any) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+    import warnings
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(PARTS), help="run only these parts")
     args = parser.parse_args(argv)
