@@ -39,6 +39,30 @@ RENDER_CACHE_SIZE = 4096
 _KIND_SALT = {"estimate": 11, "invoice": 23, "creditnote": 37}
 
 
+def third_party_tail(
+    rng: random.Random, staff_ids: list[int], created: date, updated: date, *, archived: bool
+) -> dict[str, Any]:
+    """Fields companies and individuals share, drawn in the same order for both (seeded data must not move)."""
+    return {
+        "note": "",
+        "auxiliary_code": None,
+        "social": {},
+        "rate_category_id": 1,
+        "main_contact_id": None,
+        "dunning_contact_id": None,
+        "invoicing_contact_id": None,
+        "invoicing_address_id": None,
+        "delivery_address_id": None,
+        "accounting_code_id": None,
+        "accounting_purchase_code_id": None,
+        "owner": {"id": rng.choice(staff_ids[:3]), "type": "staff"},
+        "created": iso_datetime(created),
+        "updated_at": iso_datetime(updated, rng.randint(0, 86_399)),
+        "is_archived": archived,
+        "marketing_campaigns_subscriptions": [],
+    }
+
+
 class DocStore:
     """Documents of one kind: generated ids render lazily; created or changed ones are stored whole."""
 
@@ -345,22 +369,7 @@ class State:
                 },
                 "capital": f"{rng.choice((1000, 5000, 10000, 50000))}.00",
                 "reference": f"CLI-{company_id:05d}",
-                "note": "",
-                "auxiliary_code": None,
-                "social": {},
-                "rate_category_id": 1,
-                "main_contact_id": None,
-                "dunning_contact_id": None,
-                "invoicing_contact_id": None,
-                "invoicing_address_id": None,
-                "delivery_address_id": None,
-                "accounting_code_id": None,
-                "accounting_purchase_code_id": None,
-                "owner": {"id": rng.choice(staff_ids[:3]), "type": "staff"},
-                "created": iso_datetime(created),
-                "updated_at": iso_datetime(updated, rng.randint(0, 86_399)),
-                "is_archived": company_id % 37 == 0,
-                "marketing_campaigns_subscriptions": [],
+                **third_party_tail(rng, staff_ids, created, updated, archived=company_id % 37 == 0),
             }
             self.companies[company_id] = company
             main = self._new_address(("company", company_id), address_fields(rng, "Siège"), True, True)
@@ -399,22 +408,7 @@ class State:
                 "mobile_number": phone(rng, True),
                 "fax_number": None,
                 "reference": f"PAR-{individual_id:05d}",
-                "note": "",
-                "auxiliary_code": None,
-                "social": {},
-                "rate_category_id": 1,
-                "main_contact_id": None,
-                "dunning_contact_id": None,
-                "invoicing_contact_id": None,
-                "invoicing_address_id": None,
-                "delivery_address_id": None,
-                "accounting_code_id": None,
-                "accounting_purchase_code_id": None,
-                "owner": {"id": rng.choice(staff_ids[:3]), "type": "staff"},
-                "created": iso_datetime(created),
-                "updated_at": iso_datetime(updated, rng.randint(0, 86_399)),
-                "is_archived": False,
-                "marketing_campaigns_subscriptions": [],
+                **third_party_tail(rng, staff_ids, created, updated, archived=False),
                 "sync": {"mailchimp": False, "mailjet": False, "simplemail": False},
             }
             self.individuals[individual_id] = individual
