@@ -75,13 +75,12 @@ class Stack:
         env.update(self.env)  # resources of an already running moto, when reused
         apply_environment(env)
         if self.aws_endpoint_url is None:
-            from moto.server import ThreadedMotoServer
+            from infra.local.moto_server import MotoServer
 
-            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            moto = MotoServer()
             moto.start()
             self._owned.append(moto)
-            host, port = moto.get_host_and_port()
-            self.aws_endpoint_url = f"http://{host}:{port}"
+            self.aws_endpoint_url = moto.endpoint_url
         env["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         apply_environment(env)
 

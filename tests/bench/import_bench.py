@@ -67,7 +67,7 @@ def sandbox_process(size: int, quota_per_second: int | None, seed: int = 7) -> I
 def moto_process() -> Iterator[dict[str, str]]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "infra.local.moto_server", "-p", str(port)],
         cwd=REPO_ROOT,
         env=_env(),
         stdout=subprocess.DEVNULL,

@@ -11,7 +11,6 @@ look for the action's marker before creating anything.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +24,6 @@ from bridge.settings import get_settings
 
 LedgerState = Literal["intent", "done", "failed"]
 DEFAULT_LEASE_SECONDS = 120
-# DynamoDB evaluates a condition and writes atomically; moto (the embedded default) does not lock
-# between the two, so threads of one process (the local SQS pump) could both win a claim there.
-# Serialising our own claims in-process closes that gap and costs nothing in a Lambda (one thread).
-_CLAIM_LOCK = threading.Lock()
 
 
 class ActionBusy(RuntimeError):
@@ -138,19 +133,6 @@ def claim(
     search its marker first. Raises ``AlreadyDone`` when the action is done, ``ActionBusy`` when
     another worker holds the lease.
     """
-    with _CLAIM_LOCK:
-        return _claim(account_id, intervention_id, action_key, kind, marker, lease_seconds, now)
-
-
-def _claim(
-    account_id: str,
-    intervention_id: str,
-    action_key: str,
-    kind: str,
-    marker: str,
-    lease_seconds: int,
-    now: float | None,
-) -> tuple[LedgerEntry, LedgerState | None]:
     clock = time.time() if now is None else now
     stamp = _now_iso()
     key = _key(account_id, intervention_id, action_key)
