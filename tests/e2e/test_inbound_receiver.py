@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -153,3 +154,22 @@ def test_an_identical_retry_has_the_same_delivery_id(stack: Any, account_id: str
     assert first.status_code == second.status_code == 202
     assert first.json()["delivery_id"] == second.json()["delivery_id"]
     assert first.json()["correlation_id"] != second.json()["correlation_id"]
+
+
+def test_an_accepted_delivery_shows_in_the_exchange_log_once_the_worker_took_it(stack: Any, account_id: str) -> None:
+    from bridge.flows import exchange_log
+
+    body = json.dumps(_payload(8)).encode()
+    accepted = _post(stack, account_id, body, {"Content-Type": "application/json", "X-Webhook-Signature": _sign(body)})
+    assert accepted.status_code == 202
+    correlation_id = accepted.json()["correlation_id"]
+
+    def receipts() -> list[Any]:
+        found = exchange_log.list_exchanges(account_id, kind="webhook_received", sellsy_type="estimate", sellsy_id="8")
+        return [e for e in found[0] if e.correlation_id == correlation_id]
+
+    deadline = time.monotonic() + 30  # the worker writes the record, after the 202
+    while not receipts() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [receipt] = receipts()
+    assert receipt.status == "ok" and receipt.request["config_id"] == "estimate.step"

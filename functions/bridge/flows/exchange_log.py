@@ -140,14 +140,17 @@ def record_exchange(
     correlation_id: str | None = None,
     replay: dict[str, Any] | None = None,
     replay_of: str | None = None,
+    at: datetime | None = None,
 ) -> str:
     """Record one exchange and return its id. Bad vocabulary raises ValueError (a bug in the caller);
-    a storage failure is logged and counted, never raised into the flow that was being recorded."""
+    a storage failure is logged and counted, never raised into the flow that was being recorded.
+    ``at`` dates an exchange recorded after the fact (a receipt the worker records), so the log keeps
+    the order in which things happened."""
     direction = normalize_direction(direction)
     status = normalize_status(status)
     if not _KIND.match(kind):
         raise ValueError(f"kind {kind!r} must be a short snake_case word such as 'object_read'")
-    now = datetime.now(UTC)
+    now = (at or datetime.now(UTC)).astimezone(UTC)
     exchange_id = new_exchange_id(now)
     retention = timedelta(days=get_settings().exchange_retention_days)
     item: dict[str, Any] = {

@@ -5,6 +5,7 @@ failure and comes back later; after the queue's ``maxReceiveCount`` it lands in 
 messages included). Idempotency keyed on ``(account_id, delivery_id)`` makes a duplicate delivery a
 no-op that returns the first run's summary. A ``NeedsReconnect`` marks the account and stops there:
 retrying cannot help until someone reconnects, so the message is kept as a replayable exchange instead.
+The receiver's ``webhook_received`` exchange is written here, off Sellsy's wait (``flows/inbound/receipt``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bridge.adapters import accounts_repo
 from bridge.adapters.aws import client
 from bridge.flows.dispatch import dispatch
 from bridge.flows.exchange_log import record_exchange
-from bridge.flows.inbound import account_cache
+from bridge.flows.inbound import account_cache, receipt
 from bridge.observability import logger, metrics, tracer
 from bridge.sellsy.errors import NeedsReconnect
 from bridge.settings import get_settings
@@ -91,6 +92,11 @@ def _idempotent(table_name: str, endpoint: str) -> Callable[..., Any]:
     return wrapped
 
 
+def _receive_count(record: SQSRecord) -> int:
+    raw = str((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or "")
+    return int(raw) if raw.isdigit() else 1
+
+
 def record_handler(record: SQSRecord) -> Any:
     try:
         message = parse_message(record)
@@ -106,6 +112,8 @@ def record_handler(record: SQSRecord) -> Any:
         kind=message["kind"],
     )
     try:
+        # Before idempotency: each delivery Sellsy made is logged, duplicates included.
+        receipt.record_receipt(message, receive_count=_receive_count(record))
         settings = get_settings()
         result = _idempotent(settings.idempotency_table, os.environ.get("AWS_ENDPOINT_URL", ""))(message=message)
     except Exception:

@@ -7,12 +7,17 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from bridge.flows import accounts as account_flows
+from bridge.flows import exchange_log
+from bridge.flows.inbound import receive
 from bridge.handlers.webhook import lambda_handler
 from infra.local.lambda_context import LocalContext
 
@@ -92,7 +97,30 @@ def test_base64_form_delivery_is_enqueued_with_its_correlation_id(aws: Any, quie
     assert message["kind"] == "sellsy.webhook" and message["account_id"] == account_id
     assert message["payload"]["entity"] == "estimate" and message["payload"]["object_id"] == "4"
     assert message["payload"]["config_id"] == "estimate.step"
+    received_at = datetime.fromisoformat(message["received_at"])  # the worker dates the receipt with it
+    assert timedelta(0) <= datetime.now(UTC) - received_at < timedelta(minutes=1)
     assert ours[0]["MessageAttributes"]["correlation_id"]["StringValue"] == body_out["correlation_id"]
+
+
+def test_a_delivery_the_queue_refused_gets_503_and_is_recorded_with_its_payload(
+    aws: Any, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(message: dict[str, Any]) -> str:
+        raise EndpointConnectionError(endpoint_url="https://sqs.eu-west-3.amazonaws.com/")
+
+    monkeypatch.setattr(receive, "queue", SimpleNamespace(enqueue=unreachable))
+    body = _delivery(object_id=77)
+    event = _event(
+        account_id, body, content_type="application/x-www-form-urlencoded", x_webhook_signature=_signed(body)
+    )
+    answer = lambda_handler(event, LocalContext("WebhookFunction"))
+    assert answer["statusCode"] == 503, answer["body"]
+    assert json.loads(answer["body"])["error"]["code"] == "temporarily_unavailable"
+    correlation_id = event["requestContext"]["requestId"]
+    ours = [e for e in exchange_log.list_exchanges(account_id, limit=200)[0] if e.correlation_id == correlation_id]
+    assert [(e.kind, e.status) for e in ours] == [("webhook_not_enqueued", "failed")]
+    assert ours[0].sellsy_id == "77" and ours[0].request["config_id"] == "estimate.step"
+    assert "EndpointConnectionError" in (ours[0].reason or "")
 
 
 def _latin1_event(account_id: str) -> dict[str, Any]:

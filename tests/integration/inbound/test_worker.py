@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -252,3 +253,28 @@ def test_a_quote_deleted_after_its_intervention_flags_it(stack: Any, sellsy: htt
     assert _run(_message(account_id, "estimate", estimate["id"])) == {"batchItemFailures": []}
     kept = field_repo.get_intervention(account_id, f"est-{estimate['id']}")
     assert kept is not None and [f.code for f in kept.flags] == ["estimate_deleted"]
+
+
+def _received(message: dict[str, Any], received_at: datetime, *, receive_count: int = 1) -> dict[str, Any]:
+    """``message`` as the receiver enqueues it (stamped), as SQS hands it over the ``receive_count``-th time."""
+    body = {**json.loads(message["Body"]), "received_at": received_at.isoformat()}
+    return {**message, "Body": json.dumps(body), "Attributes": {"ApproximateReceiveCount": str(receive_count)}}
+
+
+def test_each_delivery_is_logged_as_received_once_dated_when_the_receiver_took_it(stack: Any) -> None:
+    account_id = _account(stack)
+    received_at = datetime.now(UTC) - timedelta(seconds=3)
+    first = _received(_message(account_id, "estimate", 987654, delivery_id="logged"), received_at)
+    # Sellsy sends the same body again: a second delivery (recorded), but no second run (idempotency).
+    again = _received(dict(first, MessageId="another-sqs-id"), received_at + timedelta(seconds=1))
+    assert _run(first) == _run(again) == {"batchItemFailures": []}
+    # SQS hands the first message over again (say, after a timeout): not a new delivery.
+    assert _run(_received(first, received_at, receive_count=2)) == {"batchItemFailures": []}
+
+    inbound = _exchanges(account_id, direction="inbound")
+    # Newest first: each receipt sits before what the worker then did, whenever the worker wrote it.
+    assert [e.kind for e in inbound] == ["object_not_found", "webhook_received", "webhook_received"]
+    oldest = inbound[-1]
+    assert oldest.created_at == received_at and oldest.id.startswith(received_at.strftime("%Y%m%dT%H%M%S"))
+    assert (oldest.sellsy_type, oldest.sellsy_id, oldest.correlation_id) == ("estimate", "987654", "corr-logged")
+    assert oldest.request == {"entity": "estimate", "event": "step", "object_id": "987654"}

@@ -3,6 +3,10 @@
 The checks run cheapest-first and each rejection names its problem; nothing is enqueued unless every
 check passed. Sellsy sends no delivery id, so the id is a hash of the account and the raw body: an
 identical retry gets the same id and the worker's idempotency drops it.
+
+The answer waits for one write only, the enqueue. The ``webhook_received`` exchange is recorded by the
+worker when it first takes the message (``receipt.py``), dated with the ``received_at`` the message
+carries; a delivery that could not be enqueued is recorded here as ``webhook_not_enqueued`` (503).
 """
 
 from __future__ import annotations
@@ -10,26 +14,24 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapters import queue, secrets
 from bridge.domain.accounts import ACCOUNT_ID_PATTERN
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import account_cache
+from bridge.flows.inbound.receipt import KIND
 from bridge.observability import logger
 from bridge.sellsy import webhooks
 
-KIND = "sellsy.webhook"
 MAX_BODY_BYTES = webhooks.MAX_BODY_BYTES  # 256 KiB: real deliveries are a few KiB
 ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded")
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 # The receiver only needs to know the account exists (the worker re-checks its status), so a longer
 # memory is safe here and keeps DynamoDB reads off the acknowledgement path.
 ACCOUNT_MAX_AGE_SECONDS = 60.0
-RECORD_WAIT_SECONDS = 5.0  # record_exchange never raises; this only bounds a hung store
 
 
 @dataclass
@@ -38,11 +40,6 @@ class Answer:
     body: dict[str, Any]
     enqueued: bool = False
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@cache
-def _background() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-record")
 
 
 def problem(status: int, code: str, message: str, details: Any = None) -> Answer:
@@ -94,20 +91,8 @@ def receive(
     delivery_id = delivery_id_for(account_id, body)
     payload = event.to_dict()
     payload["config_id"] = event.config_id
+    received_at = datetime.now(UTC)
     started = time.perf_counter()
-    # The exchange record and the enqueue are independent writes: run them side by side (the answer
-    # waits for both), which halves the time Sellsy waits for its 202.
-    recorded = _background().submit(
-        record_exchange,
-        account_id=account_id,
-        direction="inbound",
-        kind="webhook_received",
-        status="ok",
-        sellsy_type=event.entity,
-        sellsy_id=event.object_id,
-        request=payload,
-        correlation_id=correlation_id,
-    )
     try:
         queue.enqueue(
             {
@@ -115,11 +100,12 @@ def receive(
                 "account_id": account_id,
                 "delivery_id": delivery_id,
                 "correlation_id": correlation_id,
+                "received_at": received_at.isoformat(),
                 "payload": payload,
             }
         )
     except Exception as exc:
-        recorded.result(timeout=RECORD_WAIT_SECONDS)
+        # Not enqueued, so no worker will record this delivery: record it here, with what it carried.
         record_exchange(
             account_id=account_id,
             direction="inbound",
@@ -128,11 +114,12 @@ def receive(
             sellsy_type=event.entity,
             sellsy_id=event.object_id,
             reason=f"queue unavailable ({type(exc).__name__}); Sellsy will redeliver",
+            request=payload,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             correlation_id=correlation_id,
+            at=received_at,
         )
         raise
-    recorded.result(timeout=RECORD_WAIT_SECONDS)
     logger.info(
         "webhook accepted",
         extra={"account_id": account_id, "delivery_id": delivery_id, "config_id": event.config_id},
