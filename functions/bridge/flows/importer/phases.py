@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import export
+from bridge.flows.importer import export, sweeps
 from bridge.flows.importer.merge import merge_record
 from bridge.sellsy.errors import NotFound
 
 PAGE_LIMIT = 100
 Mapped = tuple[str, dict[str, Any], dict[str, Any]]  # (record key, mapped data, extra attributes)
 CUSTOMER_OVERLAP = dt.timedelta(hours=2)  # safety margin on `updated_at` (clock skew, slow commits)
-SWEPT_STREAMS = (revenue.PRODUCTS, revenue.PRICES, revenue.INVOICES, revenue.CREDIT_NOTES)
 
 DOCUMENTS = {
     "invoices": ("invoice", "/invoices/search", "/invoices/{id}", revenue.INVOICES),
@@ -51,6 +50,7 @@ class Ctx:
     now: Callable[[], str]
     pool: ThreadPoolExecutor
     export_bucket: str | None = None
+    read_ahead: dict[tuple[str, str], Future[Any]] = field(default_factory=dict)
 
 
 WriteJob = Callable[[dict[str, Any], str], None]  # (run state for counters, export part name)
@@ -61,6 +61,7 @@ class PageWork:
     cursor: dict[str, Any]
     finished: bool
     write: WriteJob | None = None
+    label: tuple[str, int] | None = None  # (name, page) told to the test hook instead of the phase's
 
 
 Step = Callable[[dict[str, Any], Ctx, dict[str, Any]], PageWork]
@@ -74,7 +75,7 @@ def phase_names() -> list[str]:
         "products",
         "invoices",
         "credit_notes",
-        *(f"sweep:{s}" for s in SWEPT_STREAMS),
+        "sweeps",
         *(f"export:{s}" for s in revenue.STREAMS),
     ]
 
@@ -87,6 +88,34 @@ def count(state: dict[str, Any], stream: str, outcome: str, n: int = 1) -> None:
 def _first_page(client: Client, path: str, *, search: bool, offset: str | None, **kwargs: Any) -> Any:
     """Exactly one page from the cursor (the client's iterator is lazy: nothing more is fetched)."""
     return next(iter(client.iter_pages(path, search=search, offset=offset, limit=PAGE_LIMIT, **kwargs)))
+
+
+def _page_reading_ahead(
+    ctx: Ctx, path: str, offset: str | None, stored_stream: str | None = None, **kwargs: Any
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """The page at ``offset`` with its records as stored (of ``stored_stream``, if given), read ahead by
+    the previous step when it could; starts reading the next page the same way.
+
+    Reading the next page while this page's details are fetched keeps the quota busy between pages.
+    Read-only: a page read ahead but never used (the chunk ended) costs one call and changes nothing.
+    The stored records may predate the writes of the page just before; that only matters for a
+    document listed on both pages, which is then fetched and merged twice, with the same result.
+    """
+    ahead = ctx.read_ahead.pop((path, str(offset)), None)
+    page, stored = ahead.result() if ahead is not None else _read_page(ctx, path, offset, stored_stream, kwargs)
+    if page.next_offset is not None:
+        following = ctx.pool.submit(_read_page, ctx, path, page.next_offset, stored_stream, kwargs)
+        ctx.read_ahead[(path, str(page.next_offset))] = following
+    return page, stored
+
+
+def _read_page(
+    ctx: Ctx, path: str, offset: str | None, stored_stream: str | None, kwargs: dict[str, Any]
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    page = _first_page(ctx.client, path, search=True, offset=offset, **kwargs)
+    if stored_stream is None:
+        return page, {}
+    return page, records_repo.get_many(ctx.account_id, stored_stream, [str(i["id"]) for i in page.items])
 
 
 def _all_items(client: Client, path: str) -> list[dict[str, Any]]:
@@ -170,7 +199,7 @@ def step_customers(kind: str) -> Step:
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         since = state.get("customers_since")
         filters = {"updated_at": {"start": since}} if since else {}
-        page = _first_page(ctx.client, path, search=True, offset=cursor.get("offset"), filters=filters)
+        page, _ = _page_reading_ahead(ctx, path, cursor.get("offset"), filters=filters)
         mapping = revenue.MAPPINGS[revenue.CUSTOMERS]
         mapped: list[Mapped] = []
         for obj in page.items:
@@ -207,11 +236,10 @@ def _prices_of(client: Client, item: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-    page = _first_page(
-        ctx.client,
+    page, _ = _page_reading_ahead(
+        ctx,
         "/items/search",
-        search=True,
-        offset=cursor.get("offset"),
+        cursor.get("offset"),
         filters={"type": list(revenue.PRODUCT_ITEM_TYPES), "is_archived": False},
     )
     # Archived items are filtered by Sellsy; the check here only protects against a lax filter.
@@ -285,9 +313,7 @@ def step_documents(name: str) -> Step:
         return detail, linked
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        page = _first_page(ctx.client, search_path, search=True, offset=cursor.get("offset"), filters={})
-        keys = [str(doc["id"]) for doc in page.items]
-        stored = records_repo.get_many(ctx.account_id, stream, keys)
+        page, stored = _page_reading_ahead(ctx, search_path, cursor.get("offset"), stream, filters={})
         hashes = {str(doc["id"]): revenue.summary_hash(doc) for doc in page.items}
         changed = [
             d for d in page.items if (stored.get(str(d["id"])) or {}).get("summary_hash") != hashes[str(d["id"])]
@@ -331,36 +357,25 @@ def _flag_missing(ctx: Ctx, stream: str, key: str, since: str) -> dict[str, Any]
     return records_repo.mark_not_seen(ctx.account_id, stream, key, since)
 
 
-# --- sweeps: records of fully listed streams not seen in this run are flagged (never deleted) ---
+# --- sweeps (see sweeps.py): what the background sweeper has not done yet, one shard per step ---
 
 
-SWEEP_ITEMS_PER_STEP = 2000  # one checkpoint per ~2000 records examined (small accounts: one step)
+def step_sweeps(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
+    taken = list(cursor.get("taken") or [])
+    pending = sweeps.due(state, phase_names(), taken)
+    if not pending:
+        return PageWork({}, True)
+    stream, shard = pending[0]
 
+    def write(state: dict[str, Any], part: str) -> None:
+        flagged = sweeps.sweep_shard(
+            ctx.account_id, ctx.run_id, state["started_at"][:10], ctx.export_bucket, stream, shard
+        )
+        sweeps.record(state, stream, shard, len(flagged))
 
-def step_sweep(stream: str) -> Step:
-    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        shard, last = int(cursor.get("shard", 0)), cursor.get("last_key")
-        stale: list[str] = []
-        examined = 0
-        finished = False
-        while not finished and examined < SWEEP_ITEMS_PER_STEP:
-            pages = records_repo.iter_partition(ctx.account_id, stream, shard, last, bookkeeping_only=True)
-            items, last = next(iter(pages))
-            examined += len(items)
-            stale += [i["sk"] for i in items if i.get("last_seen_run") != ctx.run_id and "not_seen_since" not in i]
-            if not last:
-                shard += 1
-                finished = shard >= records_repo.SHARDS
-
-        def write(state: dict[str, Any], part: str) -> None:
-            flagged = [_flag_missing(ctx, stream, key, state["started_at"][:10]) for key in stale]
-            flagged_items = [i for i in flagged if i is not None]
-            count(state, stream, "not_seen", len(flagged_items))
-            _export(ctx, stream, part, flagged_items)
-
-        return PageWork({} if finished else {"shard": shard, "last_key": last}, finished, write)
-
-    return step
+    swept_before = len((state.get("swept") or {}).get(stream, []))
+    label = (f"sweep:{stream}", swept_before + 1 + sum(t.startswith(f"{stream}:") for t in taken))
+    return PageWork({"taken": [*taken, sweeps.label(stream, shard)]}, len(pending) == 1, write, label)
 
 
 def step_export(stream: str) -> Step:
@@ -381,6 +396,6 @@ PHASE_STEPS: dict[str, Step] = {
     "products": step_products,
     "invoices": step_documents("invoices"),
     "credit_notes": step_documents("credit_notes"),
-    **{f"sweep:{s}": step_sweep(s) for s in SWEPT_STREAMS},
+    "sweeps": step_sweeps,
     **{f"export:{s}": step_export(s) for s in revenue.STREAMS},
 }

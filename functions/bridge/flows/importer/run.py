@@ -11,13 +11,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapters import import_state
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import phases
+from bridge.flows.importer import phases, sweeps
 from bridge.flows.importer.summary import publish_summary
 from bridge.observability import logger
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
@@ -109,46 +110,56 @@ def run_chunk(
         return answer(state)
     if state["status"] in STOPPED:
         state = {**state, "status": RUNNING, "error": None}  # a new chunk resumes a stopped run
-    started = time.monotonic()
-    calls_before = _calls(deps.client)
+    meter = _Meter(deps.client)
     converter = deps.converter or BaseCurrencyConverter(state["base_currency"])
     names = phases.phase_names()
+    sweeps_phase = names.index("sweeps")
     state["chunks"] += 1
     # Reading position (may be one page ahead of the checkpoint while that page's writes run).
     ahead_phase, ahead_cursor, ahead_page = state["phase"], dict(state["cursor"]), state["page_no"]
-    pending: tuple[Future[None], phases.PageWork, int, int] | None = None
+    pending: Future[None] | None = None
 
-    def commit() -> None:
-        """Wait for the pending page's writes, then checkpoint just after that page."""
-        nonlocal pending, state, calls_before, started
-        if pending is None:
-            return
-        future, work, phase_index, page_no = pending
-        pending = None
-        future.result()
+    def on_swept(stream: str, shards_swept: int) -> None:
         if deps.on_page is not None:
-            deps.on_page(names[phase_index], page_no)
+            deps.on_page(f"sweep:{stream}", shards_swept)
+
+    def settle(work: phases.PageWork, phase_index: int, page_no: int) -> None:
+        """On the writer thread: the page's writes, then the checkpoint just after that page. Only this
+        thread changes the state while pages are read, and the reading never waits for a checkpoint."""
+        if work.write is not None:
+            work.write(state, f"{phase_index:02d}-{page_no:06d}")
+        if deps.on_page is not None:
+            deps.on_page(*(work.label or (names[phase_index], page_no)))
         if work.finished:
             state["phase"], state["cursor"], state["page_no"] = phase_index + 1, {}, 0
         else:
             state["phase"], state["cursor"], state["page_no"] = phase_index, work.cursor, page_no
         state["phase_name"] = names[min(state["phase"], len(names) - 1)]
-        state = _checkpoint(state, deps, calls_before, started)
-        calls_before, started = _calls(deps.client), time.monotonic()
+        sweeper.advance(state, names, on_swept, start=state["phase"] < sweeps_phase)
+        _checkpoint(state, meter)
+
+    def commit() -> None:
+        """Wait until the pending page is settled (raises what its writes or its checkpoint raised)."""
+        nonlocal pending
+        if pending is not None:
+            future, pending = pending, None
+            future.result()
 
     with (
         ThreadPoolExecutor(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write") as writer,
+        closing(sweeps.BackgroundSweeper(account_id, state["run_id"], deps.export_bucket)) as sweeper,
     ):
         ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)
         try:
             while ahead_phase < len(names) and remaining_ms() >= margin_ms:
+                if ahead_phase == sweeps_phase:
+                    commit()
+                    sweeper.finish(state, on_swept)  # the phase sweeps what the background did not
                 work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
-                commit()  # the previous page's writes overlapped with this page's reading
+                commit()  # the previous page was settled while this one was read
                 ahead_page += 1
-                part = f"{ahead_phase:02d}-{ahead_page:06d}"
-                future = writer.submit(work.write, state, part) if work.write is not None else _done()
-                pending = (future, work, ahead_phase, ahead_page)
+                pending = writer.submit(settle, work, ahead_phase, ahead_page)
                 if work.finished:
                     commit()  # the next phase may read what this one wrote
                     ahead_phase, ahead_cursor, ahead_page = ahead_phase + 1, {}, 0
@@ -157,24 +168,35 @@ def run_chunk(
             commit()
         except QuotaReserveReached as exc:
             commit()
-            return _stop(state, deps, calls_before, started, QUOTA_RESERVE, exc)
+            return _stop(state, meter, QUOTA_RESERVE, exc)
         except NeedsReconnect as exc:
             commit()
             if deps.on_reconnect is not None:
                 deps.on_reconnect(account_id, exc.message)
-            return _stop(state, deps, calls_before, started, NEEDS_RECONNECT, exc)
+            return _stop(state, meter, NEEDS_RECONNECT, exc)
         except SellsyError as exc:
             commit()
-            return _stop(state, deps, calls_before, started, FAILED, exc)
+            return _stop(state, meter, FAILED, exc)
     if state["phase"] >= len(names):
-        state = _finish(state, deps, calls_before, started)
+        state = _finish(state, meter)
     return answer(state)
 
 
-def _done() -> Future[None]:
-    future: Future[None] = Future()
-    future.set_result(None)
-    return future
+class _Meter:
+    """Calls and active time since the last checkpoint, added to the run state at each checkpoint."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._calls = _calls(client)
+        self._started = time.monotonic()
+
+    def account(self, state: dict[str, Any]) -> None:
+        calls, r429, remaining = _calls(self._client)
+        state["calls"] += calls - self._calls[0]
+        state["calls_429"] += r429 - self._calls[1]
+        state["quota_remaining_by_day"] = remaining
+        state["active_seconds"] = round(state["active_seconds"] + time.monotonic() - self._started, 3)
+        self._calls, self._started = (calls, r429, remaining), time.monotonic()
 
 
 def _calls(client: Any) -> tuple[int, int, int | None]:
@@ -184,28 +206,16 @@ def _calls(client: Any) -> tuple[int, int, int | None]:
     return stats.calls, stats.responses_429, stats.remaining.get("day")
 
 
-def _account_time(
-    state: dict[str, Any], client: Any, calls_before: tuple[int, int, int | None], started: float
-) -> None:
-    calls, r429, remaining = _calls(client)
-    state["calls"] += calls - calls_before[0]
-    state["calls_429"] += r429 - calls_before[1]
-    state["quota_remaining_by_day"] = remaining
-    state["active_seconds"] = round(state["active_seconds"] + time.monotonic() - started, 3)
+def _checkpoint(state: dict[str, Any], meter: _Meter) -> None:
+    meter.account(state)
+    state["version"] = import_state.save_run(state)["version"]
 
 
-def _checkpoint(state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float) -> dict[str, Any]:
-    _account_time(state, deps.client, calls_before, started)
-    return import_state.save_run(state)
-
-
-def _stop(
-    state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float, status: str, exc: SellsyError
-) -> dict[str, Any]:
+def _stop(state: dict[str, Any], meter: _Meter, status: str, exc: SellsyError) -> dict[str, Any]:
     """Keep the last checkpoint's cursor: the page in progress is redone by the next chunk."""
     saved = import_state.load_run(state["account_id"], state["run_id"]) or state
     saved = {**saved, "status": status, "error": exc.to_dict()}
-    _account_time(saved, deps.client, calls_before, started)
+    meter.account(saved)
     saved = import_state.save_run(saved)
     logger.warning(
         "import stopped",
@@ -219,9 +229,9 @@ def _stop(
     return answer(saved)
 
 
-def _finish(state: dict[str, Any], deps: ImportDeps, calls_before: Any, started: float) -> dict[str, Any]:
+def _finish(state: dict[str, Any], meter: _Meter) -> dict[str, Any]:
     state = {**state, "status": DONE, "finished_at": now_iso()}
-    _account_time(state, deps.client, calls_before, started)
+    meter.account(state)
     state["summary"] = publish_summary(state)
     state = import_state.save_run(state)
     marks = import_state.load_watermarks(state["account_id"])

@@ -1,0 +1,113 @@
+"""Sweeps: records of a fully listed stream that this run did not see are flagged, never deleted.
+
+A sweep reads and writes only DynamoDB, so it need not wait for its turn: as soon as the phase that
+lists a stream is checkpointed, the stream's shards are swept one by one on a background thread while
+the next phases wait on Sellsy's quota. The run state lists the swept shards (``state["swept"]``); the
+``sweeps`` phase finishes whatever is left before the exports are joined. A shard swept but not yet
+checkpointed (crash, end of chunk) is swept again: flagging is a conditional write, so the redo flags
+nothing twice and counts nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from bridge.adapters import records_repo
+from bridge.domain import revenue
+from bridge.flows.importer import export
+
+# The phase whose listing marks a stream's records as seen in this run.
+LISTED_BY: dict[str, tuple[str, ...]] = {
+    "products": (revenue.PRODUCTS, revenue.PRICES),
+    "invoices": (revenue.INVOICES,),
+    "credit_notes": (revenue.CREDIT_NOTES,),
+}
+SWEPT_STREAMS = tuple(stream for streams in LISTED_BY.values() for stream in streams)
+Shard = tuple[str, int]  # (stream, shard number)
+
+
+def due(state: dict[str, Any], names: list[str], taken: list[str] | tuple[str, ...] = ()) -> list[Shard]:
+    """Shards whose listing phase is checkpointed, not swept yet, and not in ``taken``."""
+    checkpointed = set(names[: state["phase"]])
+    swept = state.get("swept") or {}
+    return [
+        (stream, shard)
+        for phase, streams in LISTED_BY.items()
+        if phase in checkpointed
+        for stream in streams
+        for shard in range(records_repo.SHARDS)
+        if shard not in swept.get(stream, []) and label(stream, shard) not in taken
+    ]
+
+
+def label(stream: str, shard: int) -> str:
+    return f"{stream}:{shard}"
+
+
+def sweep_shard(
+    account_id: str, run_id: str, since: str, export_bucket: str | None, stream: str, shard: int
+) -> list[dict[str, Any]]:
+    """Flag the shard's records not seen by ``run_id``; export and return the newly flagged ones."""
+    flagged: list[dict[str, Any]] = []
+    for items, _ in records_repo.iter_partition(account_id, stream, shard, bookkeeping_only=True):
+        for item in items:
+            if item.get("last_seen_run") != run_id and "not_seen_since" not in item:
+                marked = records_repo.mark_not_seen(account_id, stream, item["sk"], since)
+                if marked is not None:
+                    flagged.append(marked)
+    if export_bucket and flagged:
+        export.put_part(export_bucket, account_id, run_id, stream, f"sweep-{shard:02d}", flagged)
+    return flagged
+
+
+def record(state: dict[str, Any], stream: str, shard: int, flagged: int) -> int:
+    """Note a swept shard in the run state; returns how many shards of the stream are swept."""
+    swept = state.setdefault("swept", {}).setdefault(stream, [])
+    if shard not in swept:
+        swept.append(shard)
+        per = state["counters"].setdefault(stream, {})
+        per["not_seen"] = per.get("not_seen", 0) + flagged
+    return len(swept)
+
+
+class BackgroundSweeper:
+    """One shard at a time on its own thread; results are applied to the state by the run driver only,
+    at checkpoints, so the state is never written from two threads."""
+
+    def __init__(self, account_id: str, run_id: str, export_bucket: str | None) -> None:
+        self._args = (account_id, run_id)
+        self._export_bucket = export_bucket
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-sweep")
+        self._running: tuple[Shard, Future[list[dict[str, Any]]]] | None = None
+
+    def advance(
+        self, state: dict[str, Any], names: list[str], on_swept: Callable[[str, int], None], *, start: bool = True
+    ) -> None:
+        """Apply a finished shard, then start the next due one (when ``start``)."""
+        if self._running is not None and self._running[1].done():
+            self._apply(state, on_swept)
+        if start and self._running is None:
+            pending = due(state, names)
+            if pending:
+                stream, shard = pending[0]
+                since = state["started_at"][:10]
+                job = self._pool.submit(sweep_shard, *self._args, since, self._export_bucket, stream, shard)
+                self._running = ((stream, shard), job)
+
+    def finish(self, state: dict[str, Any], on_swept: Callable[[str, int], None]) -> None:
+        """Wait for the shard in progress and apply it; start nothing new."""
+        if self._running is not None:
+            self._running[1].result()
+            self._apply(state, on_swept)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _apply(self, state: dict[str, Any], on_swept: Callable[[str, int], None]) -> None:
+        assert self._running is not None
+        (stream, shard), job = self._running
+        self._running = None
+        swept = record(state, stream, shard, len(job.result()))
+        on_swept(stream, swept)
