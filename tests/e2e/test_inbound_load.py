@@ -10,13 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 import bridge.handlers.api
 import bridge.handlers.webhook
 import bridge.handlers.worker  # noqa: F401  (loaded before the gateway/pump threads import them concurrently)
 from bridge.flows import accounts as account_flows
 
-ESTIMATES = 200
+pytestmark = pytest.mark.slow  # long: scheduled first (tests/fixtures/ordering.py)
+
+ESTIMATES = 120
 SIGN_KEY = "load-test-signing-key"
 
 

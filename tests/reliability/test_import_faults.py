@@ -9,11 +9,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from bridge.flows.importer.run import ImportDeps, run_chunk
 from bridge.sellsy.auth import Credentials, LocalTokenProvider, TokenEndpoint
 from bridge.sellsy.client import SellsyClient
 from tests.integration.importer.test_import_flow import data_of
 from tests.integration.importer.test_import_sandbox import run_to_end
+
+pytestmark = pytest.mark.slow  # long: scheduled first (tests/fixtures/ordering.py)
 
 FAULTS = {"rate_5xx": 0.03, "rate_429": 0.03, "rate_drop": 0.02, "rate_slow": 0.02, "slow_seconds": 0.3}
 REVOKE_AT = {("invoices", 2), ("credit_notes", 1), ("products", 1)}

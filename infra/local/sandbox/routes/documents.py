@@ -187,7 +187,9 @@ def register(app: SandboxApp) -> None:
             def search(req: Request) -> Response:
                 filters = filters_of(req)
                 with st().lock:
-                    ids = [i for i in st().docs[kind].ids() if doc_match(kind, get_doc(kind, i), filters)]
+                    ids = st().docs[kind].ids()
+                    if filters:  # without filters, skip building every document (50,000 in the memory bench)
+                        ids = [i for i in ids if doc_match(kind, get_doc(kind, i), filters)]
                 return list_docs(kind, req, ids)
 
             @route("GET", f"/v2/{plural}/{{id}}")
