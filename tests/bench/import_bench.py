@@ -225,6 +225,7 @@ def bench_import(invoices: int = 5000, quota_per_second: int = 50) -> dict[str, 
         "responses_429": _check(r429, 0),
         "peak_rss_mb": _check(report["peak_rss_mb"], TARGET_RSS_MB),
         "status": report["answer"]["status"],
+        "function_env": _tuning(aws_env),
     }
 
 
@@ -258,7 +259,13 @@ def bench_memory(invoices: int = 50000) -> dict[str, Any]:
         "peak_rss_mb": _check(report["peak_rss_mb"], TARGET_RSS_MB),
         "wall_seconds": round(report["wall_seconds"], 2),
         "status": report["answer"]["status"],
+        "function_env": _tuning(aws_env),
     }
+
+
+def _tuning(aws_env: dict[str, str]) -> dict[str, str | None]:
+    """The functions' runtime tuning from template.yaml that the import child ran with."""
+    return {"MALLOC_ARENA_MAX": aws_env.get("MALLOC_ARENA_MAX")}
 
 
 def _check(value: float, target: float, *, at_most: bool = True) -> dict[str, Any]:
