@@ -153,7 +153,7 @@ def run_chunk(
         ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)
         try:
             while ahead_phase < len(names) and remaining_ms() >= margin_ms:
-                if ahead_phase == sweeps_phase:
+                if ahead_phase == sweeps_phase and not ahead_cursor:  # entering the phase
                     commit()
                     sweeper.finish(state, on_swept)  # the phase sweeps what the background did not
                 work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
