@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Call
+from tests.fixtures.api import Call
 
 TRIGGER = {
     "name": "done",

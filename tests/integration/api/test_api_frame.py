@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Call
+from tests.fixtures.api import Call
 
 
 def openapi(call: Call) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from tests.integration.api.conftest import Call
+from tests.fixtures.api import Call
 
 
 def stored_credentials(api_env: Any, account_id: str = "acme") -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.flows.exchange_log import record_exchange
-from tests.integration.api.conftest import Call
+from tests.fixtures.api import Call
 
 EMAIL = "jeanne.martin@example.fr"
 PHONE = "+33 6 12 34 56 78"

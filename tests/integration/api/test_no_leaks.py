@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from tests.fixtures.api import Call, api_token
 from tests.fixtures.leaks import exchange_records_text, find_leaks, issued_secrets, seeded_personal_data
-from tests.integration.api.conftest import Call, api_token
 
 SIGNING_KEYS = ("whsec-leakcheck-0123456789-a", "whsec-leakcheck-0123456789-b")
 

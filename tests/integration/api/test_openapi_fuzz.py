@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import api_token, reset_app_caches
+from tests.fixtures.api import api_token, reset_app_caches
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]

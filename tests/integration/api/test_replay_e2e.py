@@ -20,7 +20,7 @@ import bridge.handlers.webhook
 import bridge.handlers.worker  # noqa: F401  (imported before the gateway/pump threads do)
 from bridge.adapters import accounts_repo
 from bridge.flows.inbound import account_cache
-from tests.integration.api.conftest import reset_app_caches
+from tests.fixtures.api import reset_app_caches
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from infra.local.import_runner import list_accounts, run_import
-from tests.integration.api.conftest import api_env, invoke, reset_app_caches  # noqa: F401 (api_env is a fixture)
+from tests.fixtures.api import invoke, reset_app_caches
 
 ACCOUNT = "revenue"
 
 
 @pytest.fixture
-def api(api_env: Any, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: F811
+def api(api_env: Any, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # api_env: a clean moto with the API token in place (a running stack's own token, if any).
     from bridge.settings import get_settings
 
