@@ -72,7 +72,7 @@ def process_message(message: dict[str, Any]) -> Any:
         account_cache.forget(account_id)
         record_exchange(
             account_id=account_id,
-            direction="inbound" if message.get("kind") == "sellsy.webhook" else "outbound",
+            direction="inbound" if message.get("kind") == receipt.KIND else "outbound",
             kind="needs_reconnect",
             status="failed",
             reason=f"Sellsy refused the account's credentials: {exc.message}",
@@ -93,8 +93,10 @@ def _idempotent(table_name: str, endpoint: str) -> Callable[..., Any]:
 
 
 def _receive_count(record: SQSRecord) -> int:
-    raw = str((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or "")
-    return int(raw) if raw.isdigit() else 1
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (KeyError, TypeError, ValueError):  # a record without the attribute (hand-built in tests)
+        return 1
 
 
 def record_handler(record: SQSRecord) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.api import api_token, reset_app_caches
+from tests.fixtures.api import api_token
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -29,24 +29,16 @@ CHECKS = [
 
 
 @pytest.fixture
-def live_api(api_env: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from bridge.settings import get_settings
+def live_api(sellsy: Any) -> Iterator[str]:
+    """The API behind the local gateway, pointed at the sandbox by the ``sellsy`` fixture."""
     from infra.local.gateway import LocalGateway
 
-    monkeypatch.setenv("SELLSY_API_URL", sandbox.api_url)
-    monkeypatch.setenv("SELLSY_TOKEN_URL", sandbox.token_url)
-    monkeypatch.setenv("SELLSY_AUTHORIZE_URL", sandbox.authorize_url)
-    get_settings.cache_clear()
-    reset_app_caches()
     gateway = LocalGateway().start()
     try:
-        _seed(gateway.url, sandbox)
+        _seed(gateway.url, sellsy)
         yield str(gateway.url)
     finally:
         gateway.stop()
-        monkeypatch.undo()
-        get_settings.cache_clear()
-        reset_app_caches()
 
 
 def _seed(url: str, sandbox: Any) -> None:

@@ -236,15 +236,15 @@ def _prices_of(client: Client, item: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-    page, _ = _page_reading_ahead(
+    page, stored_products = _page_reading_ahead(
         ctx,
         "/items/search",
         cursor.get("offset"),
+        revenue.PRODUCTS,
         filters={"type": list(revenue.PRODUCT_ITEM_TYPES), "is_archived": False},
     )
     # Archived items are filtered by Sellsy; the check here only protects against a lax filter.
     items = [i for i in page.items if not i.get("is_archived") and i.get("type") in revenue.PRODUCT_ITEM_TYPES]
-    stored_products = records_repo.get_many(ctx.account_id, revenue.PRODUCTS, [str(i["id"]) for i in items])
     run_day = dt.date.fromisoformat(state["started_at"][:10]).toordinal()
     due = [i for i in items if prices_due(i, stored_products.get(str(i["id"])), run_day)]
     price_lists = dict(
@@ -373,9 +373,8 @@ def step_sweeps(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Page
         )
         sweeps.record(state, stream, shard, len(flagged))
 
-    swept_before = len((state.get("swept") or {}).get(stream, []))
-    label = (f"sweep:{stream}", swept_before + 1 + sum(t.startswith(f"{stream}:") for t in taken))
-    return PageWork({"taken": [*taken, sweeps.label(stream, shard)]}, len(pending) == 1, write, label)
+    taken_now = [*taken, sweeps.label(stream, shard)]
+    return PageWork({"taken": taken_now}, len(pending) == 1, write, sweeps.hook_label(stream, shard))
 
 
 def step_export(stream: str) -> Step:

@@ -119,9 +119,9 @@ def run_chunk(
     ahead_phase, ahead_cursor, ahead_page = state["phase"], dict(state["cursor"]), state["page_no"]
     pending: Future[None] | None = None
 
-    def on_swept(stream: str, shards_swept: int) -> None:
+    def on_swept(shard: sweeps.Shard) -> None:
         if deps.on_page is not None:
-            deps.on_page(f"sweep:{stream}", shards_swept)
+            deps.on_page(*sweeps.hook_label(*shard))
 
     def settle(work: phases.PageWork, phase_index: int, page_no: int) -> None:
         """On the writer thread: the page's writes, then the checkpoint just after that page. Only this

@@ -46,6 +46,11 @@ def label(stream: str, shard: int) -> str:
     return f"{stream}:{shard}"
 
 
+def hook_label(stream: str, shard: int) -> tuple[str, int]:
+    """What the run's test hook is told once a shard is swept: ``("sweep:<stream>", shard number + 1)``."""
+    return f"sweep:{stream}", shard + 1
+
+
 def sweep_shard(
     account_id: str, run_id: str, since: str, export_bucket: str | None, stream: str, shard: int
 ) -> list[dict[str, Any]]:
@@ -83,7 +88,7 @@ class BackgroundSweeper:
         self._running: tuple[Shard, Future[list[dict[str, Any]]]] | None = None
 
     def advance(
-        self, state: dict[str, Any], names: list[str], on_swept: Callable[[str, int], None], *, start: bool = True
+        self, state: dict[str, Any], names: list[str], on_swept: Callable[[Shard], None], *, start: bool = True
     ) -> None:
         """Apply a finished shard, then start the next due one (when ``start``)."""
         if self._running is not None and self._running[1].done():
@@ -96,7 +101,7 @@ class BackgroundSweeper:
                 job = self._pool.submit(sweep_shard, *self._args, since, self._export_bucket, stream, shard)
                 self._running = ((stream, shard), job)
 
-    def finish(self, state: dict[str, Any], on_swept: Callable[[str, int], None]) -> None:
+    def finish(self, state: dict[str, Any], on_swept: Callable[[Shard], None]) -> None:
         """Wait for the shard in progress and apply it; start nothing new."""
         if self._running is not None:
             self._running[1].result()
@@ -105,9 +110,9 @@ class BackgroundSweeper:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _apply(self, state: dict[str, Any], on_swept: Callable[[str, int], None]) -> None:
+    def _apply(self, state: dict[str, Any], on_swept: Callable[[Shard], None]) -> None:
         assert self._running is not None
         (stream, shard), job = self._running
         self._running = None
-        swept = record(state, stream, shard, len(job.result()))
-        on_swept(stream, swept)
+        record(state, stream, shard, len(job.result()))
+        on_swept((stream, shard))
