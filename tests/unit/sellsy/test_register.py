@@ -81,6 +81,7 @@ def spec_key_lines() -> dict[str, int]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as stream:
         root = yaml.compose(stream, Loader=loader)
+    assert root is not None, f"{path} is empty"
     lines: dict[str, int] = {}
     stack: list[tuple[yaml.Node, str]] = [(root, "#")]
     while stack:
