@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from bridge.sellsy.errors import ValidationFailed, error_from_response
 from bridge.sellsy.models import Estimate, Invoice, Opportunity
 from bridge.sellsy.search_filters import SEARCH_FILTERS, SPEC_VERSION
-
-REPO = Path(__file__).resolve().parents[3]
-SPEC = Path(os.environ.get("SELLSY_OPENAPI", REPO.parent / "shared/sellsy-openapi/sellsy-openapi-v2.264.0.yaml"))
+from tests.fixtures.contract import spec_path
 
 
 def test_amounts_become_decimals_and_unknown_fields_survive() -> None:
@@ -62,11 +58,11 @@ def test_error_body_becomes_typed_error() -> None:
     assert error_from_response(500, "not json").status == 500
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="Sellsy OpenAPI file not available (set SELLSY_OPENAPI)")
+@pytest.mark.needs_openapi
 def test_committed_filter_table_matches_the_openapi_file() -> None:
     from infra.sellsy_filters import extract_filters, load_spec
 
-    spec = load_spec(SPEC)
+    spec = load_spec(spec_path())
     assert spec["info"]["version"] == SPEC_VERSION
     expected = {route: frozenset(keys) for route, keys in extract_filters(spec).items()}
     assert expected == SEARCH_FILTERS
