@@ -32,7 +32,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: venv  ## measure DESIGN.md §4 figures, write tests/bench/results.json
+bench: venv  ## measure the bars of README "Figures", write tests/bench/results.json
 	$(BIN)/python -m tests.bench
 
 validate: venv  ## SAM transform offline + cfn-lint on the result

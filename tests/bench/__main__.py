@@ -1,4 +1,4 @@
-"""`make bench`: measure the figures of DESIGN.md §4 in one run and write tests/bench/results.json.
+"""`make bench`: measure the bars of README "Figures" in one run and write tests/bench/results.json.
 
 Each figure is stored with its target and whether it meets it, plus the machine, date and commit, so
 results from different machines can be told apart. ``--only NAME`` runs one part (names below).

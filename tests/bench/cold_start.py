@@ -16,8 +16,9 @@ HANDLERS = {
     "WorkerFunction": "bridge.handlers.worker",
     "ImportFunction": "bridge.handlers.import_step",
 }
-# Our own targets (DESIGN.md sets none): the webhook receiver acknowledges Sellsy and imports only boto3 and
-# the receive flow (boto3 alone is ~0.45 s here); the others are not latency-critical but should stay small.
+# No bar names a cold-start time; these are our own targets. The webhook receiver acknowledges Sellsy and
+# imports only boto3 and the receive flow (boto3 alone is ~0.45 s here); the others are not latency-critical
+# but should stay small.
 TARGET_MS = {"WebhookFunction": 1000.0, "ApiFunction": 3000.0, "WorkerFunction": 2000.0, "ImportFunction": 2000.0}
 PROBE = (
     "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); "

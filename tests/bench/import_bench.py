@@ -1,4 +1,4 @@
-"""Import benchmarks (`make bench` parts; DESIGN.md §4 bars).
+"""Import benchmarks (`make bench` parts; the import bars of README "Figures").
 
 Three processes, so each figure is the importer's alone: the Sellsy sandbox (`python -m
 infra.local.sandbox`, quota per second fixed), moto in server mode, and the import itself

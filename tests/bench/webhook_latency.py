@@ -48,7 +48,7 @@ _stack: list[Stack] = []
 
 def _started_stack(size: int) -> Stack:
     """One embedded default for both latency benches, with moto in its own process (SQS on loopback, as
-    DESIGN.md §4 says) so that the moto server does not share the measured process's interpreter."""
+    the acknowledgement bar says) so that the moto server does not share the measured process's interpreter."""
     if not _stack:
         import atexit
         import contextlib

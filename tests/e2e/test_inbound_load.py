@@ -1,4 +1,4 @@
-"""Exactly one intervention per quote under duplicated, shuffled, concurrent deliveries (DESIGN.md §4)."""
+"""Exactly one intervention per quote under duplicated, shuffled, concurrent deliveries (the reliability bar)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The outbound action ledger (DESIGN.md F5 "exactly once"), in the field table.
+"""The outbound action ledger (F5: each action "exactly once"), in the field table.
 
 One item per (intervention, trigger action): ``pk=A#{account}#LEDGER#{intervention}``,
 ``sk=ACTION#{trigger}#{index}``. States: ``intent`` (recorded before the Sellsy call) → ``done``

@@ -1,4 +1,4 @@
-"""The events queue: webhook events and work for the worker (message contract: shared brief §6).
+"""The events queue: webhook events and work for the worker. Every message has this shape:
 
 ``{"kind", "account_id", "delivery_id", "correlation_id", "payload": {...}}``; a replayed message
 also carries ``replay_of`` (the exchange id it re-runs). The correlation id travels both in the

@@ -1,4 +1,4 @@
-"""An account: one connected Sellsy account (tenant) and its settings (DESIGN.md F1).
+"""An account: one connected Sellsy account (tenant) and its settings (F1).
 
 Pure pydantic models, no I/O. Secrets (Sellsy credentials, the webhook signing key) never live
 here: the account only records *whether* they are set; the values live in Secrets Manager.

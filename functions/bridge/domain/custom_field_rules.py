@@ -1,4 +1,4 @@
-"""Custom-field mapping rules applied to values read from Sellsy (DESIGN.md F4). Pure: no I/O.
+"""Custom-field mapping rules applied to values read from Sellsy (F4). Pure: no I/O.
 
 Sellsy answers custom fields as a list of definitions with a typed ``value`` (text as strings, choices as
 ids, booleans, amounts as objects). Rules name a field by its code, its id or its name; choice ids are

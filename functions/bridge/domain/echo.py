@@ -1,4 +1,4 @@
-"""Echo suppression: recognise Sellsy changes that our own writes caused (DESIGN.md F2). Pure: no I/O.
+"""Echo suppression: recognise Sellsy changes that our own writes caused (F2). Pure: no I/O.
 
 When the connector writes values to a Sellsy object it remembers, per written field, a salted hash of
 the value (never the value: phones and emails are personal data). When a webhook later reports a

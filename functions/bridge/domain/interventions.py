@@ -1,4 +1,4 @@
-"""Interventions: what a technician needs, built from Sellsy objects (DESIGN.md F3). Pure: no I/O.
+"""Interventions: what a technician needs, built from Sellsy objects (F3). Pure: no I/O.
 
 An intervention's id is derived from its source so that every delivery about the same estimate or
 opportunity lands on the same record (``est-123``, ``opp-45``); recurring ones derive from their parent

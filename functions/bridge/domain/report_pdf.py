@@ -1,4 +1,4 @@
-"""The intervention report rendered as a PDF when the field app sends none (DESIGN.md F5).
+"""The intervention report rendered as a PDF when the field app sends none (F5).
 
 Pure: intervention mapping in, PDF bytes out (fpdf2, core fonts only so nothing is read from disk).
 Core fonts cover Latin-1, which holds French text; other characters are replaced rather than failing.

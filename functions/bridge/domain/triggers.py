@@ -1,4 +1,4 @@
-"""Outbound trigger rules (DESIGN.md F5): which actions a completed intervention starts, and how each
+"""Outbound trigger rules (F5): which actions a completed intervention starts, and how each
 created Sellsy object is marked so that an interrupted action is found again instead of re-created.
 
 Pure functions, no I/O. The intervention is a plain mapping (as stored by the field side).

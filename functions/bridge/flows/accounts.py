@@ -34,7 +34,7 @@ from bridge.sellsy.errors import NeedsReconnect, SellsyError, SellsyUnavailable
 from bridge.settings import get_settings
 
 PENDING_TTL_SECONDS = 600  # Sellsy authorization codes live 10 minutes; so does our PKCE verifier
-# Events the connector listens to (shared brief §2): documents, opportunities, third parties.
+# Events the connector registers: documents (quotes, invoices), opportunities, third parties.
 DEFAULT_WEBHOOK_EVENTS = (
     "estimate.step",
     "invoice.created",

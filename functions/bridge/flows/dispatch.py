@@ -1,4 +1,4 @@
-"""Queue message ``kind`` → the flow that handles it (message contract: shared brief §6).
+"""Queue message ``kind`` → the flow that handles it (the message's shape: ``bridge.adapters.queue``).
 
 Adding a kind is one line in ``FLOWS``: ``"kind": "module.path:function"``. Flows are imported on first
 use, so the worker's cold start only pays for the flows it actually runs. A flow receives the whole

@@ -1,4 +1,4 @@
-"""The exchange log (DESIGN.md F7): every flow records what it received, read, wrote, skipped or failed.
+"""The exchange log (F7): every flow records what it received, read, wrote, skipped or failed.
 
 ``record_exchange`` masks personal data and secrets, stamps a TTL from ``EXCHANGE_RETENTION_DAYS``,
 writes one item, logs one line with the shared keys and emits the ``Exchanges`` metric by outcome.

@@ -1,4 +1,4 @@
-"""Replay a failed exchange: put its worker message back on the events queue (DESIGN.md F7).
+"""Replay a failed exchange: put its worker message back on the events queue (F7).
 
 The message goes through the normal path (worker, action ledger, idempotency), so a replay of
 work that meanwhile succeeded does nothing twice. A new delivery id lets it past the worker's

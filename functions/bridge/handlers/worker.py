@@ -1,6 +1,6 @@
 """Queue worker: SQS batches → flows, with partial batch failures and idempotency per delivery.
 
-Each record is one message (shared brief §6). A record that raises is reported as a batch item
+Each record is one message (its shape: ``bridge.adapters.queue``). A record that raises is reported as a batch item
 failure and comes back later; after the queue's ``maxReceiveCount`` it lands in the DLQ (poison
 messages included). Idempotency keyed on ``(account_id, delivery_id)`` makes a duplicate delivery a
 no-op that returns the first run's summary. A ``NeedsReconnect`` marks the account and stops there:

@@ -42,7 +42,7 @@ PIPELINE_STEPS = (
     ("Négociation", 75),
     ("Signature", 90),
 )
-# The "annual contract" boolean drives recurrence in the connector (DESIGN F4).
+# The "annual contract" boolean drives recurrence in the connector (F4: custom fields → tags → recurrence).
 CUSTOM_FIELDS = (
     (1, "Contrat annuel", "annual-contract", "boolean", ["document", "client", "prospect", "opportunity"]),
     (2, "Fin de contrat", "contract-end", "date", ["document", "client", "opportunity"]),

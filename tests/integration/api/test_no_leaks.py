@@ -1,4 +1,4 @@
-"""Nothing personal or secret in clear in logs, metrics or exchange records (DESIGN.md §4 Security).
+"""Nothing personal or secret in clear in logs, metrics or exchange records (README "Figures", security bar).
 
 Drives the API-side flows against the sandbox with its seeded people, then searches everything
 captured for every seeded email and phone number, every token the sandbox issued, the client

@@ -1,4 +1,4 @@
-"""Customers, Sellsy → field (DESIGN.md F2): companies, individuals and their main contacts.
+"""Customers, Sellsy → field (F2): companies, individuals and their main contacts.
 
 Each event re-reads the Sellsy object and recomputes the field-side view (name, main contact,
 intervention address, rule tags). Nothing is written when the view is unchanged; when it is unchanged

@@ -1,4 +1,4 @@
-"""Quote accepted / opportunity won → exactly one intervention (DESIGN.md F3, F4).
+"""Quote accepted / opportunity won → exactly one intervention (F3, F4).
 
 The flow re-reads the estimate or opportunity and acts on its *current* status, so the number, order
 and timing of deliveries do not matter: a won source gets its intervention (created by a conditional

@@ -1,4 +1,4 @@
-"""The ``webhook_received`` exchange, recorded by the worker on the receiver's behalf (DESIGN.md F7).
+"""The ``webhook_received`` exchange, recorded by the worker on the receiver's behalf (F7).
 
 The receiver answers Sellsy as soon as the delivery is enqueued; the message already holds what the
 record needs (account, payload, correlation id, time of receipt), so the worker writes it when it first

@@ -1,4 +1,4 @@
-"""Receiving one Sellsy webhook delivery: check, enqueue, acknowledge (DESIGN.md F3, §2).
+"""Receiving one Sellsy webhook delivery: check, enqueue, acknowledge (F3).
 
 The checks run cheapest-first and each rejection names its problem; nothing is enqueued unless every
 check passed. Sellsy sends no delivery id, so the id is a hash of the account and the raw body: an

@@ -1,4 +1,4 @@
-"""Outbound flows (DESIGN.md F5, and F2 field → Sellsy).
+"""Outbound flows (F5, and F2 field → Sellsy).
 
 Queue kinds (registered in ``flows/dispatch.py``):
 - ``intervention.completed`` → ``completion.run_completion``; payload ``{"intervention_id"}``;

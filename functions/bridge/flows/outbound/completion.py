@@ -1,4 +1,4 @@
-"""Intervention completed → Sellsy (DESIGN.md F5).
+"""Intervention completed → Sellsy (F5).
 
 Two halves:
 - ``accept_completion`` (API, fast): validates, stores the completion on the intervention, enqueues

@@ -1,4 +1,4 @@
-"""Field → Sellsy customers (DESIGN.md F2): the intervention address and main contact travel back.
+"""Field → Sellsy customers (F2): the intervention address and main contact travel back.
 
 - ``accept_customer_change`` (API): checks the account's direction, stores the change on the field
   customer (origin ``field``), enqueues ``customer.push``.

@@ -1,4 +1,4 @@
-"""Runs one planned action exactly once through the ledger (DESIGN.md F5).
+"""Runs one planned action exactly once through the ledger (F5).
 
 Order of events for an action: claim (intent, under a lease) → if an earlier attempt may have reached
 Sellsy, look for the marker and adopt what is found → otherwise call Sellsy → ledger ``done``.
