@@ -6,7 +6,9 @@ The handlers log JSON lines and print EMF metrics on stdout, as in Lambda. Local
 
 from __future__ import annotations
 
+import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,10 +44,17 @@ def table(rows: list[list[Any]], headers: list[str]) -> None:
             say("  " + "  ".join("-" * w for w in widths))
 
 
+_progress_lock = threading.Lock()
+
+
 def progress_line(text: str) -> None:
-    """Rewrite one terminal line (a live progress display); plain lines when not a terminal."""
-    if _terminal.isatty():
-        _terminal.write("\r\033[K" + text)
-    else:
-        _terminal.write(text + "\n")
-    _terminal.flush()
+    """Rewrite one terminal line (a live progress display); plain lines when not a terminal.
+
+    On a terminal the text is cut to its width: a wrapped line could not be rewritten in place."""
+    with _progress_lock:
+        if _terminal.isatty():
+            width = shutil.get_terminal_size().columns - 1
+            _terminal.write("\r\033[K" + (text if len(text) <= width else text[: width - 1] + "…"))
+        else:
+            _terminal.write(text + "\n")
+        _terminal.flush()

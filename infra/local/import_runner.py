@@ -5,13 +5,17 @@ loop of chunks until `done` (bounded concurrency, like the Map state's MaxConcur
     results = run_import(["acc_1"], on_progress=print_progress)
 
 The same handler runs in AWS; only the driver differs. `chunk_seconds` plays the Lambda timeout.
+`on_progress` gets every chunk's answer and, while a chunk runs, the run's state after each page (read
+from the checkpoint the chunk saves after every page, as an operator would read it in AWS).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from infra.local.console import progress_line, say, table
@@ -20,6 +24,7 @@ from infra.local.lambda_context import LocalContext
 Progress = Callable[[dict[str, Any]], None]
 MAX_CHUNKS = 10_000
 MAX_RETRIES = 3
+WATCH_SECONDS = 0.25  # how often a running chunk's checkpoint is read for the progress display
 
 
 def _handler() -> Any:
@@ -43,7 +48,8 @@ def run_account(
     for _ in range(MAX_CHUNKS):
         event = {"action": "chunk", "account_id": account_id, **({"run_id": run_id} if run_id else {})}
         try:
-            answer = handler(event, LocalContext("import", timeout_seconds=chunk_seconds))
+            with watch_checkpoints(account_id, run_id, on_progress):
+                answer = handler(event, LocalContext("import", timeout_seconds=chunk_seconds))
         except Exception:  # like the state machine's Retry: the next chunk resumes from the checkpoint
             failures += 1
             if failures > MAX_RETRIES:
@@ -59,6 +65,41 @@ def run_account(
     return answer
 
 
+@contextmanager
+def watch_checkpoints(account_id: str, run_id: str | None, on_progress: Progress | None) -> Iterator[None]:
+    """While the body runs, report the run's saved state each time it reaches a new page."""
+    if on_progress is None:
+        yield
+        return
+    from bridge.adapters import import_state
+    from bridge.flows.importer.run import answer
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        seen = None
+        while not stop.wait(WATCH_SECONDS):
+            try:
+                current = run_id or import_state.current_run_id(account_id)
+                state = import_state.load_run(account_id, current) if current else None
+            except Exception:  # only the display is lost; the chunk's own answer still comes
+                return
+            if state is None:
+                continue
+            position = (state.get("phase"), state.get("page_no"), state.get("status"))
+            if position != seen:
+                seen = position
+                on_progress(answer(state))
+
+    watcher = threading.Thread(target=watch, name=f"import-progress-{account_id}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def run_import(
     account_ids: list[str] | None = None,
     *,
@@ -72,17 +113,44 @@ def run_import(
         return dict(zip(ids, answers, strict=True))
 
 
-def show_progress(answer: dict[str, Any]) -> None:
-    """One live line per chunk answer: phase, per-stream counts, API calls, quota left."""
+def progress_text(answer: dict[str, Any]) -> str:
+    """One line: where the run is (phase, page), what it found so far, Sellsy calls and quota left."""
     p = answer.get("progress") or {}
-    counts = " ".join(
-        f"{stream}+{c.get('created', 0)}~{c.get('updated', 0)}" for stream, c in (p.get("counters") or {}).items()
-    )
-    progress_line(
-        f"import {answer.get('account_id')}: {answer.get('status')} phase {p.get('phase')} "
-        f"({(p.get('phase_index') or 0) + 1}/{p.get('phases')}) calls {p.get('calls')} "
-        f"quota/day left {p.get('quota_remaining_by_day')} | {counts}"
-    )
+    phases = p.get("phases") or 0
+    phase_no = min((p.get("phase_index") or 0) + 1, phases)  # past the last phase once done
+    status = answer.get("status")
+    if status == "done":
+        where = f"done, {phases} phases"
+    else:
+        where = f"phase {phase_no}/{phases} {p.get('phase')}" + (f", page {p['page']}" if p.get("page") else "")
+        if status != "running":
+            where = f"{status} at {where}"
+    counters = p.get("counters") or {}
+    parts = [f"import {answer.get('account_id')}: {where}"]
+    stream = str(p.get("phase") or "").split(":")[0]
+    if status != "done" and stream in counters:
+        parts.append(f"{stream} {_counts(counters[stream])}")
+    parts.append(f"all streams {_counts(_total(counters.values()))}")
+    quota = p.get("quota_remaining_by_day")
+    parts.append(f"{p.get('calls', 0):,} Sellsy calls" + (f", {quota:,} left today" if quota is not None else ""))
+    return " | ".join(parts)
+
+
+def _total(counters: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counts in counters:
+        for outcome, n in counts.items():
+            total[outcome] = total.get(outcome, 0) + n
+    return total
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return f"{counts.get('created', 0):,} new, {counts.get('updated', 0):,} changed"
+
+
+def show_progress(answer: dict[str, Any]) -> None:
+    """The live progress line (rewritten in place on a terminal, one line per update otherwise)."""
+    progress_line(progress_text(answer))
 
 
 def show_summary(answers: dict[str, dict[str, Any]]) -> None:
