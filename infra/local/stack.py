@@ -1,8 +1,9 @@
 """The embedded default: the whole product on one machine, no cloud, no Docker.
 
 moto in server mode plays AWS (resources created from template.yaml), the Sellsy sandbox plays Sellsy,
-the local gateway plays API Gateway and the pump plays the SQS event source mapping; the handlers are
-the real ones. Endpoints reach the code through the environment (AWS_ENDPOINT_URL, SELLSY_API_URL, ...).
+the local gateway plays API Gateway, the pump plays the SQS event source mapping and the execution runner
+plays the import state machine's executions; the handlers are the real ones. Endpoints reach the code
+through the environment (AWS_ENDPOINT_URL, SELLSY_API_URL, ...).
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ class Stack:
 
         self.pump = QueuePump(client("sqs"), env["EVENTS_QUEUE_URL"], _lazy_worker, workers=self.pump_workers).start()
         self._owned.append(self.pump)
+
+        from infra.local.executions import ExecutionRunner
+
+        # Plays the import executions the API starts (moto records them; it cannot run Lambda tasks).
+        self.executions = ExecutionRunner(env["IMPORT_STATE_MACHINE_ARN"]).start()
+        self._owned.append(self.executions)
         self.env = env
         return self
 

@@ -1,7 +1,9 @@
 """The import state machine honours its contract with the import handler (played by a fake here).
 
-Contract: {"action": "list_accounts"} → {"accounts": [{"account_id"}, ...]}; then per account, loop
-{"action": "chunk", "account_id", "run_id"} → {"account_id", "run_id", "done", "status"} until done.
+Contract: {"action": "list_accounts"} → {"accounts": [{"account_id"}, ...]} (skipped when the input names
+its accounts); then per account, loop {"action": "chunk", "account_id", "run_id", "execution_arn"} →
+{"account_id", "run_id", "done", "status"} until done; a chunk failing beyond its retries is reported with
+{"action": "record_failure", "account_id", "run_id", "error", "cause", "execution_arn"}.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from infra.local.asl import Execution, Machine, StatesError, substitute
 from infra.template_tools import REPO_ROOT, load_template, parameter_defaults
-from tests.infra.asl import Execution, Machine, StatesError, substitute
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-3:123456789012:function:import"
 TEMPLATE = load_template()
@@ -28,8 +30,14 @@ def _definition() -> dict[str, Any]:
 class FakeImport:
     """Stands in for bridge.handlers.import_step: N chunks per account, optional failures."""
 
-    def __init__(self, chunks: dict[str, int], fail: dict[str, StatesError] | None = None, flaky: int = 0):
-        self.chunks, self.fail, self.flaky = chunks, fail or {}, flaky
+    def __init__(
+        self,
+        chunks: dict[str, int],
+        fail: dict[str, StatesError] | None = None,
+        flaky: int = 0,
+        recording_fails: bool = False,
+    ):
+        self.chunks, self.fail, self.flaky, self.recording_fails = chunks, fail or {}, flaky, recording_fails
         self.calls: list[dict[str, Any]] = []
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +47,11 @@ class FakeImport:
             raise StatesError("Lambda.ServiceException", "transient")
         if event["action"] == "list_accounts":
             return {"accounts": [{"account_id": account_id} for account_id in self.chunks]}
+        if event["action"] == "record_failure":
+            if self.recording_fails:
+                raise StatesError("Lambda.ServiceException", "still down")
+            reported = {k: event[k] for k in ("account_id", "run_id", "error", "cause")}
+            return {**reported, "done": False, "status": "failed"}
         assert event["action"] == "chunk"
         account_id = event["account_id"]
         if account_id in self.fail:
@@ -49,7 +62,7 @@ class FakeImport:
         return {"account_id": account_id, "run_id": run_id, "done": done, "status": "ok" if done else "running"}
 
     def chunk_calls(self, account_id: str) -> list[dict[str, Any]]:
-        return [call for call in self.calls if call.get("account_id") == account_id]
+        return [call for call in self.calls if call.get("account_id") == account_id and call["action"] == "chunk"]
 
 
 def _run(fake: FakeImport, start: dict[str, Any]) -> tuple[dict[str, Any], Execution]:
@@ -79,13 +92,48 @@ def test_every_account_is_imported_chunk_by_chunk_until_done():
 
 def test_a_failing_account_is_recorded_and_the_others_still_complete():
     fake = FakeImport({"a1": 2, "bad": 2, "a3": 1}, fail={"bad": StatesError("SellsyUnavailable", "boom")})
-    output, _ = _run(fake, {"action": "list_accounts", "max_concurrency": 2})
+    output, execution = _run(fake, {"action": "list_accounts", "max_concurrency": 2})
 
     by_account = {result["account_id"]: result for result in output["results"]}
     assert by_account["bad"]["status"] == "failed"
     assert by_account["bad"]["error"] == "SellsyUnavailable"
     assert by_account["bad"]["done"] is False
     assert by_account["a1"]["done"] is True and by_account["a3"]["done"] is True
+    # The handler is told, so the run is marked failed and the alarm's metric goes out.
+    [reported] = [call for call in fake.calls if call["action"] == "record_failure"]
+    assert reported == {
+        "action": "record_failure",
+        "account_id": "bad",
+        "run_id": None,
+        "execution_arn": execution.arn,
+        "error": "SellsyUnavailable",
+        "cause": "boom",
+    }
+
+
+def test_when_recording_the_failure_fails_too_the_account_is_still_reported_failed():
+    fake = FakeImport({"bad": 1, "a2": 1}, fail={"bad": StatesError("SellsyUnavailable", "boom")}, recording_fails=True)
+    output, _ = _run(fake, {"max_concurrency": 1})
+    by_account = {result["account_id"]: result for result in output["results"]}
+    assert by_account["bad"] == {
+        "account_id": "bad",
+        "run_id": None,
+        "done": False,
+        "status": "failed",
+        "error": "SellsyUnavailable",
+        "cause": "boom",
+    }
+    assert by_account["a2"]["done"] is True
+
+
+def test_an_on_demand_start_imports_only_the_accounts_it_names():
+    fake = FakeImport({"a1": 1, "a2": 2, "a3": 1})
+    output, execution = _run(fake, {"accounts": [{"account_id": "a2"}], "max_concurrency": 1})
+    assert [call["action"] for call in fake.calls] == ["chunk", "chunk"]  # no listing of every account
+    assert {call["account_id"] for call in fake.calls} == {"a2"}
+    assert all(call["execution_arn"] == execution.arn for call in fake.calls)
+    assert output["results"] == [{"account_id": "a2", "run_id": "run-a2", "done": True, "status": "ok"}]
+    assert execution.map_concurrency == [1]
 
 
 def test_lambda_service_errors_are_retried_not_recorded_as_failures():

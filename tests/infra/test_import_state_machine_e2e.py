@@ -1,6 +1,6 @@
 """The import state machine's definition drives the REAL import handler (moto + Sellsy sandbox).
 
-Step Functions cannot run locally with Lambda tasks, so tests/infra/asl.py plays the definition exactly as
+Step Functions cannot run locally with Lambda tasks, so infra/local/asl.py plays the definition exactly as
 deployed (same payloads, ResultSelector, Choice loop, Catch); the handler is bridge.handlers.import_step.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from infra.local.asl import Execution, Machine, StatesError, substitute
 from infra.local.lambda_context import LocalContext
 from infra.template_tools import REPO_ROOT, load_template
-from tests.infra.asl import Execution, Machine, StatesError, substitute
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -393,3 +393,26 @@ def test_samconfig_has_dev_and_prod_with_known_parameters():
             spec = SOURCE["Parameters"][name]
             if "AllowedValues" in spec:
                 assert value in [str(v) for v in spec["AllowedValues"]], (env, name)
+
+
+# ------------------------------------------------------------------ imports on demand
+
+
+def test_only_the_api_function_and_the_schedule_may_start_import_executions():
+    found = {
+        (role, action): statement["Resource"]
+        for role, statement in _allow_statements()
+        for action in _as_list(statement["Action"])
+        if action.startswith("states:")
+    }
+    executions_of_the_machine = {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${ImportStateMachine.Name}:*"
+    }
+    assert found == {
+        ("ApiFunctionRole", "states:StartExecution"): {"Ref": "ImportStateMachine"},
+        ("ApiFunctionRole", "states:DescribeExecution"): executions_of_the_machine,
+        ("ImportStateMachineNightlyRole", "states:StartExecution"): {"Ref": "ImportStateMachine"},
+    }
+    variables = RESOURCES["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["IMPORT_STATE_MACHINE_ARN"] == {"Ref": "ImportStateMachine"}

@@ -1,7 +1,8 @@
-"""Import runs (issue #5): start one account on demand, follow a run's progress and summary.
+"""Import runs: start one account on demand, list its runs, follow a run's progress and summary.
 
-Starting records a run (or returns the unfinished one); the next import chunk picks it up: the state
-machine in AWS (its nightly Map, or an execution started for the account), the local runner locally.
+Starting records the run (or resumes the account's unfinished one) and starts an execution of the import
+state machine for this account only; locally the embedded default plays that execution at once. A run
+still worked on by a running execution is refused with 409, naming it.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
-from bridge.adapters import accounts_repo, import_state
+from bridge.adapters import accounts_repo, executions, import_state
 from bridge.api.app_errors import ApiError, error_responses
 from bridge.domain.accounts import ACCOUNT_ID_PATTERN
-from bridge.flows.importer.run import progress, start_run
+from bridge.flows.importer.on_demand import ImportAlreadyRunning, start_import
+from bridge.flows.importer.run import progress
 
 router = Router()
 TAGS = ["imports"]
@@ -30,8 +32,13 @@ class ImportRun(BaseModel):
     status: str = Field(description="running, done, quota_reserve_reached, needs_reconnect or failed")
     started_at: str
     finished_at: str | None = None
-    progress: dict[str, Any]
+    execution_arn: str | None = Field(default=None, description="The state machine execution working on the run")
+    progress: dict[str, Any] = Field(description="Phase, per-stream counters, API calls, quota left, last error")
     summary: dict[str, Any] | None = None
+
+
+class ImportRunPage(BaseModel):
+    items: list[ImportRun] = Field(description="Newest first")
 
 
 def to_run(state: dict[str, Any]) -> ImportRun:
@@ -41,6 +48,7 @@ def to_run(state: dict[str, Any]) -> ImportRun:
         status=state["status"],
         started_at=state["started_at"],
         finished_at=state.get("finished_at"),
+        execution_arn=state.get("execution_arn"),
         progress=progress(state),
         summary=state.get("summary"),
     )
@@ -48,16 +56,40 @@ def to_run(state: dict[str, Any]) -> ImportRun:
 
 @router.post(
     "/accounts/<account_id>/imports",
-    summary="Start an import for one account (or return its unfinished run)",
+    summary="Start an import for one account (resumes its unfinished run)",
+    description="Starts a state machine execution for this account only. 409 `import_running` while an "
+    "execution still works on the account's run (details: run_id, started_at, execution_arn).",
     tags=TAGS,
     status_code=202,
     responses=error_responses(success=202),
 )
-def start_import(account_id: AccountId) -> ImportRun:
+def post_import(account_id: AccountId) -> ImportRun:
     account = accounts_repo.require_account(account_id)
     if account.status != "active":
         raise ApiError(409, "account_not_active", f"account is {account.status}; reconnect it first")
-    return to_run(start_run(account_id, account.settings.base_currency))
+    try:
+        return to_run(start_import(account_id, account.settings.base_currency))
+    except ImportAlreadyRunning as running:
+        state = running.state
+        raise ApiError(
+            409,
+            "import_running",
+            f"import run {state['run_id']} (started {state['started_at']}) is still running",
+            {"run_id": state["run_id"], "started_at": state["started_at"], "execution_arn": state.get("execution_arn")},
+        ) from None
+    except executions.NotConfigured as exc:
+        raise ApiError(503, "imports_unavailable", "no import state machine is configured here") from exc
+
+
+@router.get(
+    "/accounts/<account_id>/imports",
+    summary="List an account's import runs with status and progress",
+    tags=TAGS,
+    responses=error_responses(),
+)
+def list_imports(account_id: AccountId, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ImportRunPage:
+    accounts_repo.require_account(account_id)
+    return ImportRunPage(items=[to_run(state) for state in import_state.list_runs(account_id, limit=limit)])
 
 
 @router.get(

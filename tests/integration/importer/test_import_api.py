@@ -1,14 +1,18 @@
-"""Imports and records through the HTTP API handler, with the local runner playing the state machine:
-start a run, follow it, browse records, edit one (its fields become locked), bad input → 4xx JSON."""
+"""Imports and records through the HTTP API handler: a start is a real StartExecution (recorded by moto) for
+that account only, played as the embedded default does; list and follow runs, a second start is refused while
+one runs, browse records, edit one (its fields become locked), bad input → 4xx JSON."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from infra.local.import_runner import list_accounts, run_import
+from infra.local.executions import ExecutionRunner, wait_played
+from infra.local.import_runner import list_accounts
 from tests.fixtures.api import invoke, reset_app_caches
 
 ACCOUNT = "revenue"
@@ -31,10 +35,26 @@ def api(api_env: Any, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> 
     reset_app_caches()
 
 
-def connect(sb: Any) -> None:
+def connect(sb: Any, account_id: str = ACCOUNT) -> None:
     body = {"method": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret}
-    answer = invoke("PUT", f"/accounts/{ACCOUNT}/connection", json_body=body)
+    answer = invoke("PUT", f"/accounts/{account_id}/connection", json_body=body)
     assert answer.status == 200, answer.text
+
+
+def _executions(status: str | None = None) -> list[dict[str, Any]]:
+    from bridge.adapters.aws import client
+
+    sfn = client("stepfunctions")
+    arn = os.environ["IMPORT_STATE_MACHINE_ARN"]
+    listed = sfn.list_executions(stateMachineArn=arn, **({"statusFilter": status} if status else {}))
+    return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed["executions"]]
+
+
+def play(execution_arn: str) -> None:
+    """What the embedded default does at once: play the execution moto recorded (a running stack in this
+    process may have taken it already; then wait for it)."""
+    ExecutionRunner(os.environ["IMPORT_STATE_MACHINE_ARN"]).run_pending()
+    assert wait_played(execution_arn, timeout=300), execution_arn
 
 
 def test_start_follow_browse_and_lock(api):
@@ -42,17 +62,39 @@ def test_start_follow_browse_and_lock(api):
     assert refused.status == 409 and refused.error["code"] == "account_not_active"
     assert list_accounts() == []  # the state machine's first step lists active accounts only
     connect(api)
-    assert list_accounts() == [ACCOUNT]
+    assert invoke("POST", "/accounts", json_body={"id": "bystander", "name": "Other Co"}).status == 201
+    connect(api, "bystander")
+    assert sorted(list_accounts()) == ["bystander", ACCOUNT]
+
     started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
     assert started.status == 202, started.text
-    run_id = started.json["run_id"]
-    assert started.json["status"] == "running"
-    assert invoke("POST", f"/accounts/{ACCOUNT}/imports").json["run_id"] == run_id  # same unfinished run
+    run_id, execution_arn = started.json["run_id"], started.json["execution_arn"]
+    assert started.json["status"] == "running" and execution_arn
+    # One real StartExecution, for this account only (no listing of every account).
+    [execution] = _executions()
+    assert execution["executionArn"] == execution_arn and execution["status"] == "RUNNING"
+    assert json.loads(execution["input"]) == {"accounts": [{"account_id": ACCOUNT}], "max_concurrency": 1}
 
-    seen: list[dict[str, Any]] = []
-    results = run_import([ACCOUNT], on_progress=seen.append)
-    assert results[ACCOUNT]["status"] == "done" and results[ACCOUNT]["run_id"] == run_id
-    assert seen and seen[-1]["progress"]["counters"]["invoices"]["created"] == 60
+    again = invoke("POST", f"/accounts/{ACCOUNT}/imports")
+    assert again.status == 409, again.text
+    assert again.error["code"] == "import_running"
+    assert again.error["details"] == {
+        "run_id": run_id,
+        "started_at": started.json["started_at"],
+        "execution_arn": execution_arn,
+    }
+    assert len(_executions()) == 1
+
+    play(execution_arn)
+    [finished] = _executions()
+    assert finished["status"] == "SUCCEEDED", finished
+    listed = invoke("GET", f"/accounts/{ACCOUNT}/imports")
+    assert listed.status == 200, listed.text
+    [run] = listed.json["items"]
+    assert run["run_id"] == run_id and run["status"] == "done" and run["execution_arn"] == execution_arn
+    assert run["progress"]["counters"]["invoices"]["created"] == 60
+    assert run["progress"]["counters"]["customers"]["created"] > 0
+    assert invoke("GET", "/accounts/bystander/imports").json == {"items": []}  # the other account: untouched
 
     run = invoke("GET", f"/accounts/{ACCOUNT}/imports/{run_id}")
     assert run.status == 200 and run.json["status"] == "done"

@@ -7,6 +7,7 @@ and a lost connection stop the run cleanly; the next chunk (next night) resumes 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -18,9 +19,10 @@ from typing import Any
 
 from bridge.adapters import import_state
 from bridge.domain.currency import BaseCurrencyConverter
+from bridge.domain.masking import mask_text
 from bridge.flows.importer import phases, sweeps
+from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
-from bridge.observability import logger
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
 
 RUNNING, DONE = "running", "done"
@@ -102,14 +104,21 @@ def run_chunk(
     run_id: str | None = None,
     remaining_ms: Callable[[], int] = lambda: 900_000,
     margin_ms: int = DEFAULT_MARGIN_MS,
+    execution_arn: str | None = None,
 ) -> dict[str, Any]:
-    """Work until done, stopped, or `remaining_ms()` < margin; returns the handler contract's answer."""
+    """Work until done, stopped, or `remaining_ms()` < margin; returns the handler contract's answer.
+
+    `execution_arn` names the state machine execution driving this chunk; it is kept on the run so that
+    an on-demand start can tell whether the run is still being worked on."""
     loaded = import_state.load_run(account_id, run_id) if run_id else None
     state: dict[str, Any] = loaded if loaded is not None else start_run(account_id, deps.base_currency)
     if state["status"] == DONE:
         return answer(state)
     if state["status"] in STOPPED:
         state = {**state, "status": RUNNING, "error": None}  # a new chunk resumes a stopped run
+    if execution_arn and state.get("execution_arn") != execution_arn:
+        # Saved at once: an on-demand start must see that this execution works on the run.
+        state = import_state.save_run({**state, "execution_arn": execution_arn})
     meter = _Meter(deps.client)
     converter = deps.converter or BaseCurrencyConverter(state["base_currency"])
     names = phases.phase_names()
@@ -217,16 +226,46 @@ def _stop(state: dict[str, Any], meter: _Meter, status: str, exc: SellsyError) -
     saved = {**saved, "status": status, "error": exc.to_dict()}
     meter.account(saved)
     saved = import_state.save_run(saved)
-    logger.warning(
-        "import stopped",
-        extra={
-            "account_id": saved["account_id"],
-            "run_id": saved["run_id"],
-            "status": status,
-            "error": exc.to_dict(),
-        },
-    )
+    publish_outcome(saved)
     return answer(saved)
+
+
+def record_failure(
+    account_id: str, run_id: str | None, *, error: str, cause: str, execution_arn: str | None = None
+) -> dict[str, Any]:
+    """A chunk failed beyond its retries (the state machine caught it): mark the run failed, say so.
+
+    The run keeps its last checkpoint, so the next start resumes it."""
+    reason = {"type": error, "message": mask_text(_cause_message(cause))[:500]}
+    run_id = run_id or import_state.current_run_id(account_id)
+    state = import_state.load_run(account_id, run_id) if run_id else None
+    for _ in range(3):
+        if state is None or state["status"] == DONE:
+            break
+        try:
+            arn = execution_arn or state.get("execution_arn")
+            state = import_state.save_run({**state, "status": FAILED, "error": reason, "execution_arn": arn})
+            break
+        except import_state.CheckpointConflict:  # a late checkpoint of the failed chunk: read it again
+            state = import_state.load_run(account_id, str(run_id))
+    publish_outcome({"account_id": account_id, "run_id": run_id, "status": FAILED, "error": reason})
+    return {
+        "account_id": account_id,
+        "run_id": run_id,
+        "done": False,
+        "status": FAILED,
+        "error": error,
+        "cause": reason["message"],
+    }
+
+
+def _cause_message(cause: str) -> str:
+    """Step Functions gives a Lambda error's cause as JSON (errorMessage, errorType, stackTrace)."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(parsed.get("errorMessage") or cause) if isinstance(parsed, dict) else cause
 
 
 def _finish(state: dict[str, Any], meter: _Meter) -> dict[str, Any]:
@@ -234,6 +273,7 @@ def _finish(state: dict[str, Any], meter: _Meter) -> dict[str, Any]:
     meter.account(state)
     state["summary"] = publish_summary(state)
     state = import_state.save_run(state)
+    publish_outcome(state)
     marks = import_state.load_watermarks(state["account_id"])
     marks["customers"] = state["started_at"]
     import_state.save_watermarks(state["account_id"], marks)

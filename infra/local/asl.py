@@ -1,9 +1,11 @@
-"""A small Amazon States Language interpreter for tests (JSONPath subset our state machines use).
+"""A small Amazon States Language interpreter (the JSONPath subset our state machines use).
 
-moto can store state machines but cannot run Lambda tasks without Docker, so tests play the
-definition here with a Python callable standing in for each Lambda function. Supported: Pass,
-Task (lambda:invoke), Choice, Map (inline, run in order), Succeed, Fail; Parameters, ItemSelector,
-ResultSelector, ResultPath, InputPath, OutputPath, Retry, Catch.
+moto stores state machines and records executions but cannot run Lambda tasks without Docker, so the
+embedded default (infra/local/executions.py) and the tests play the deployed definition here, with a
+Python callable standing in for each Lambda function. Supported: Pass, Task (lambda:invoke), Choice,
+Map (inline, run in order), Succeed, Fail; Parameters, ItemSelector, ResultSelector, ResultPath,
+InputPath, OutputPath, Retry (without the waits), Catch; the context object's ``$$.Execution`` and
+``$$.Map.Item``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class StatesError(Exception):
 @dataclass
 class Execution:
     functions: dict[str, Callable[[dict[str, Any]], Any]]  # function ARN (after substitution) → handler
+    arn: str = "arn:aws:states:eu-west-3:123456789012:execution:local:test"  # $$.Execution.Id
     transitions: int = 0
     map_concurrency: list[int] = field(default_factory=list)  # MaxConcurrency of each Map run
     history: list[tuple[str, str]] = field(default_factory=list)  # (state name, event)
@@ -109,7 +112,7 @@ class Machine:
         self.definition, self.execution = definition, execution
 
     def run(self, document: Any, context: dict[str, Any] | None = None) -> Any:
-        context = context or {}
+        context = context or {"Execution": {"Id": self.execution.arn, "Input": document}}
         name = self.definition["StartAt"]
         while True:
             self.execution.transitions += 1
