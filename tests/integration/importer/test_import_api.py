@@ -149,3 +149,13 @@ def test_unknown_stream_and_bad_patch_body_are_4xx(api):
     assert invoke("GET", f"/accounts/{ACCOUNT}/records/widgets").status in (400, 422)
     answer = invoke("PATCH", f"/accounts/{ACCOUNT}/records/invoices/1", json_body={"fields": {}})
     assert answer.status in (400, 422) and "error" in answer.json
+
+
+def test_the_openapi_document_describes_starting_and_listing_imports(api_env):
+    document = invoke("GET", "/openapi.json", token=None).json
+    imports = document["paths"]["/accounts/{account_id}/imports"]
+    assert {"get", "post"} <= set(imports)
+    assert "202" in imports["post"]["responses"] and "409" in imports["post"]["responses"]
+    listed = imports["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["$ref"].endswith("/ImportRunPage")
+    assert "execution_arn" in document["components"]["schemas"]["ImportRun"]["properties"]
