@@ -28,7 +28,7 @@ def signed_delivery(signing_key: str, n: int, corp_id: str) -> tuple[bytes, dict
         "relatedid": str(100000 + n),
         "ownertype": "staff",
         "ownerid": "1",
-        "timestamp": str(1_790_000_000 + n),
+        "timestamp": str(int(time.time()) + n % 60),  # inside the freshness window
         "corpid": corp_id,
         "relatedobject": {"id": 100000 + n, "status": "accepted"},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -71,6 +72,7 @@ def test_duplicated_shuffled_concurrent_deliveries_make_exactly_one_intervention
     estimate_ids = _create_accepted_estimates(stack.sandbox, ESTIMATES)
     rng = random.Random(20261121)
     deliveries: list[bytes] = []
+    now = int(time.time())  # deliveries are dated inside the freshness window
     for estimate_id in estimate_ids:
         payload = {
             "eventType": "docslog",
@@ -79,14 +81,14 @@ def test_duplicated_shuffled_concurrent_deliveries_make_exactly_one_intervention
             "relatedid": str(estimate_id),
             "ownertype": "staff",
             "ownerid": "1",
-            "timestamp": "1795000000",
+            "timestamp": str(now),
             "corpid": str(stack.sandbox.corp_id),
             "relatedobject": {"id": estimate_id, "status": "accepted"},
         }
         for copy in range(rng.randint(1, 5)):
             # Half the copies are byte-identical retries (same delivery id, dropped by idempotency); the
             # others are re-sent events with a new timestamp (new delivery id, so the store must dedupe).
-            variant = dict(payload, timestamp=str(1795000000 + copy)) if copy % 2 else payload
+            variant = dict(payload, timestamp=str(now + copy)) if copy % 2 else payload
             deliveries.append(json.dumps(variant).encode())
     rng.shuffle(deliveries)
 

@@ -33,7 +33,7 @@ def _payload(estimate_id: int = 4) -> dict[str, str]:
         "relatedid": str(estimate_id),
         "ownertype": "staff",
         "ownerid": "1",
-        "timestamp": "1795000000",
+        "timestamp": str(int(time.time())),  # inside the freshness window
         "corpid": "100007",
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -24,7 +25,7 @@ VALID_EVENT = {
     "relatedid": "42",
     "ownertype": "staff",
     "ownerid": "1",
-    "timestamp": "1790000000",
+    "timestamp": str(int(time.time())),  # inside the freshness window
     "corpid": "1",
     "relatedobject": {"id": 42, "status": "accepted"},
 }

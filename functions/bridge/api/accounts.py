@@ -241,6 +241,9 @@ def register_webhook(account_id: AccountId, body: Annotated[WebhookRegistration,
         return flow.register_webhook(account_id, endpoint_url=endpoint)
     except flow.ConnectionRefused as exc:
         raise ApiError(409, "not_connected", str(exc)) from exc
+    except flow.WebhookEventsRefused as exc:
+        details = {"events": exc.events, "available": exc.available}
+        raise ApiError(400, "webhook_events_refused", exc.message, details) from exc
     except NeedsReconnect as exc:
         accounts_repo.mark_needs_reconnect(account_id, exc.message)
         raise ApiError(409, "needs_reconnect", "Sellsy no longer accepts this account's credentials") from exc

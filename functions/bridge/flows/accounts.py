@@ -34,18 +34,16 @@ from bridge.sellsy.errors import NeedsReconnect, SellsyError, SellsyUnavailable
 from bridge.settings import get_settings
 
 PENDING_TTL_SECONDS = 600  # Sellsy authorization codes live 10 minutes; so does our PKCE verifier
-# Events the connector registers: documents (quotes, invoices), opportunities, third parties.
+# Events the connector listens to: documents, opportunities, third parties and their addresses
+# (register entries W7, W8). An account's own event listing decides which of these are registered.
+THIRD_EVENTS = ("created", "updated", "deleted", "addressadded", "addressupdated", "addressremoved", "mainaddress")
 DEFAULT_WEBHOOK_EVENTS = (
     "estimate.step",
     "invoice.created",
     "invoice.step",
     "opportunity.step",
-    "client.created",
-    "client.updated",
-    "client.deleted",
-    "prospect.created",
-    "prospect.updated",
-    "prospect.deleted",
+    *(f"client.{event}" for event in THIRD_EVENTS),
+    *(f"prospect.{event}" for event in THIRD_EVENTS),
     "people.created",
     "people.updated",
     "people.deleted",
@@ -58,6 +56,16 @@ class ConnectionRefused(Exception):
 
 class BadState(Exception):
     """The OAuth ``state`` is unknown, used or expired."""
+
+
+class WebhookEventsRefused(Exception):
+    """Sellsy does not offer (or refused) some of the events asked for; ``events`` names them."""
+
+    def __init__(self, events: list[str], message: str, available: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.events = events
+        self.message = message
+        self.available = available
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -275,16 +283,19 @@ def register_webhook(
     """Create (or replace) the account's HTTP webhook in Sellsy, signed with the account's key.
 
     A signing key is generated when the account has none. JSON bodies with the object inside, so
-    the receiver sees the new status without an extra read.
+    the receiver sees the new status without an extra read. Event ids are checked against the
+    account's ``GET /webhooks/events`` listing first: events asked for by name that Sellsy does not
+    offer raise ``WebhookEventsRefused`` naming them; of the defaults, those offered are registered.
     """
     account = accounts_repo.require_account(account_id)
     if not account.can_sync:
         raise ConnectionRefused(f"account {account_id!r} is {account.status}: connect it first")
+    sellsy = client or factory.client_for_account(account_id)
+    events = _offered_events(sellsy, list(events), explicit=events is not DEFAULT_WEBHOOK_EVENTS)
     keys = secrets.get_webhook_signing_keys(account_id)
     sign_key = keys[0] if keys else pysecrets.token_hex(24)
     if not keys:
         secrets.put_webhook_signing_key(account_id, sign_key)
-    sellsy = client or factory.client_for_account(account_id)
     body = {
         "type": "http",
         "name": f"sellsy-bridge {account_id}",
@@ -314,6 +325,11 @@ def register_webhook(
             request=body,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
+        if exc.status == 400:
+            named = [event for event in events if event in f"{exc.message} {exc.details}"] or list(events)
+            raise WebhookEventsRefused(
+                named, f"Sellsy refused the webhook for event(s) {', '.join(named)}: {exc.message}"
+            ) from exc
         raise
     webhook_id = int(created["id"]) if isinstance(created, dict) and created.get("id") else None
     record_exchange(
@@ -331,3 +347,27 @@ def register_webhook(
         update={"sellsy_webhook_id": webhook_id, "webhook_signing_key_set": True}
     )
     return accounts_repo.put_account(updated)
+
+
+def _offered_events(sellsy: SellsyClient, events: list[str], *, explicit: bool) -> list[str]:
+    """The events to register, checked against what this Sellsy account offers."""
+    try:
+        listing = sellsy.get("/webhooks/events")
+    except (NeedsReconnect, SellsyUnavailable):
+        raise
+    except SellsyError as exc:  # no webhooks.read scope, say: Sellsy's own answer to the POST decides
+        logger.warning("webhook event listing unreadable", extra={"status": exc.status})
+        return events
+    entries = listing if isinstance(listing, list) else (listing or {}).get("data", [])
+    offered = sorted(
+        f"{entry['id']}.{name}"
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("id") and isinstance(entry.get("events"), dict)
+        for name in entry["events"]
+    )
+    missing = [event for event in events if event not in offered]
+    if missing and (explicit or len(missing) == len(events)):
+        raise WebhookEventsRefused(missing, f"Sellsy does not offer the webhook event(s) {', '.join(missing)}", offered)
+    if missing:
+        logger.warning("default webhook events not offered by this account", extra={"events": missing})
+    return [event for event in events if event in offered]

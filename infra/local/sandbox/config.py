@@ -75,6 +75,9 @@ class SandboxConfig:
     webhook_max_attempts: int = 4
     webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
     webhook_timeout_seconds: float = 3.0
+    # How thirdlog deliveries name a company or individual (see routes/common.third_event):
+    # "cycle" (default) alternates the shapes real receivers handle, "flagged", "unflagged", or "v2".
+    webhook_third_shape: str = "cycle"
     record_exchanges: bool = True
     # JSON bodies of writes are checked against the OpenAPI file (400 with details), like Sellsy does.
     validate_requests: bool = True

@@ -47,6 +47,7 @@ class WebhookEmitter:
         self.cond = threading.Condition()
         self.queue: list[_Delivery] = []
         self.seq = itertools.count()
+        self.third_deliveries = itertools.count()  # picks the shape of each thirdlog delivery in "cycle" mode
         self.log: list[dict[str, Any]] = []
         self.in_flight = 0
         self.stopped = False

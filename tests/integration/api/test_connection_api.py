@@ -127,5 +127,13 @@ def test_webhook_registration_in_sellsy(call: Call, account: dict[str, Any], sel
     mine = [w for w in sellsy.state("webhooks")["webhooks"] if w["id"] == webhook_id]
     assert mine and mine[0]["endpoint"] == "http://127.0.0.1:9999/webhooks/sellsy/acme"
     assert mine[0]["sign_key"] == key
+    registered = {c["id"] for c in mine[0]["configuration"]}
+    assert {"estimate.step", "client.addressupdated", "prospect.updated", "people.updated"} <= registered
     again = call("POST", "/accounts/acme/webhook", json_body={"events": ["estimate.step"]})
     assert again.status == 200 and again.json["sellsy_webhook_id"] == webhook_id
+    refused = call("POST", "/accounts/acme/webhook", json_body={"events": ["estimate.step", "estimate.accepted"]})
+    assert refused.status == 400, refused.text
+    assert refused.error["code"] == "webhook_events_refused"
+    assert "estimate.accepted" in refused.error["message"] and "estimate.step" not in refused.error["message"]
+    assert refused.error["details"]["events"] == ["estimate.accepted"]
+    assert "estimate.step" in refused.error["details"]["available"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -56,7 +57,7 @@ def _signed(body: bytes) -> str:
 
 def _delivery(object_id: int = 4) -> bytes:
     payload = {"eventType": "docslog", "event": "step", "relatedtype": "estimate", "relatedid": str(object_id),
-               "corpid": "100007", "timestamp": "1795000000"}  # fmt: skip
+               "corpid": "100007", "timestamp": str(int(time.time()))}  # fmt: skip
     return urlencode({"notif": json.dumps(payload)}).encode()
 
 
@@ -140,6 +141,37 @@ def test_odd_requests_get_4xx_never_5xx(aws: Any, account_id: str) -> None:
         answer = lambda_handler(event, LocalContext("WebhookFunction"))
         assert answer["statusCode"] == status, answer["body"]
         assert json.loads(answer["body"])["error"]["code"]
+
+
+def _json_delivery(**fields: str) -> bytes:
+    payload = {"eventType": "docslog", "event": "step", "relatedtype": "estimate", "relatedid": "4",
+               "corpid": "100007", "timestamp": str(int(time.time())), **fields}  # fmt: skip
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (_json_delivery(timestamp="1e400"), "malformed_delivery"),  # used to overflow into a 503
+        (_json_delivery(timestamp="nan"), "malformed_delivery"),
+        (b'{"corpid": "1", "relatedobject": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "malformed_delivery"),
+        (_json_delivery(timestamp="1262304000"), "delivery_outside_window"),  # dated 2010
+        (_json_delivery(timestamp=str(int(time.time()) + 3600)), "delivery_outside_window"),  # an hour ahead
+    ],
+    ids=["huge-timestamp", "nan-timestamp", "nested-too-deep", "dated-2010", "dated-ahead"],
+)
+def test_a_signed_delivery_sellsy_could_not_have_sent_gets_400_and_nothing_is_enqueued(
+    aws: Any, account_id: str, body: bytes, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enqueued: list[dict[str, Any]] = []
+    monkeypatch.setattr(receive, "queue", SimpleNamespace(enqueue=enqueued.append))
+    event = _event(account_id, body, content_type="application/json", x_webhook_signature=_signed(body))
+    answer = lambda_handler(event, LocalContext("WebhookFunction"))
+    assert answer["statusCode"] == 400, answer["body"]
+    assert answer["headers"]["content-type"] == "application/json"
+    error = json.loads(answer["body"])["error"]
+    assert error["code"] == code and error["message"]
+    assert enqueued == []
 
 
 def test_ping(aws: Any, account_id: str) -> None:

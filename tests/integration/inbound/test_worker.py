@@ -278,3 +278,22 @@ def test_each_delivery_is_logged_as_received_once_dated_when_the_receiver_took_i
     assert oldest.created_at == received_at and oldest.id.startswith(received_at.strftime("%Y%m%dT%H%M%S"))
     assert (oldest.sellsy_type, oldest.sellsy_id, oldest.correlation_id) == ("estimate", "987654", "corr-logged")
     assert oldest.request == {"entity": "estimate", "event": "step", "object_id": "987654"}
+
+
+def test_a_third_party_of_unsaid_kind_is_read_as_both_and_suppliers_are_not_created(
+    stack: Any, sellsy: httpx.Client
+) -> None:
+    account_id = _account(stack, sync_direction="sellsy_to_field")
+    company = sellsy.post("/companies", json={"type": "client", "name": "Unsaid Kind SARL"}).json()
+    supplier = sellsy.post("/companies", json={"type": "supplier", "name": "Fournisseur SA"}).json()
+    assert _run(_message(account_id, "third", company["id"]), _message(account_id, "company", supplier["id"])) == {
+        "batchItemFailures": []
+    }
+    found = field_repo.get_customer(account_id, f"company-{company['id']}")
+    assert found is not None and found.name == "Unsaid Kind SARL"
+    assert field_repo.get_customer(account_id, f"company-{supplier['id']}") is None
+    kinds = {e.kind for e in _exchanges(account_id)}
+    assert {"customer_created", "supplier_not_synced"} <= kinds
+
+    assert _run(_message(account_id, "third", 987654)) == {"batchItemFailures": []}  # neither kind exists
+    assert "object_not_found" in {e.kind for e in _exchanges(account_id, sellsy_type="third")}

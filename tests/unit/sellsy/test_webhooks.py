@@ -9,8 +9,12 @@ from urllib.parse import urlencode
 import pytest
 
 from bridge.sellsy.webhooks import (
+    MAX_AGE_SECONDS,
+    MAX_AHEAD_SECONDS,
     MAX_BODY_BYTES,
     InvalidDelivery,
+    OutsideWindow,
+    check_freshness,
     is_ping,
     parse_delivery,
     signature_from_headers,
@@ -108,3 +112,72 @@ def test_signature_header_lookup_and_ping() -> None:
 def test_form_body_labelled_as_json_is_still_read() -> None:
     body = urlencode({"notif": json.dumps(ESTIMATE_ACCEPTED)}).encode()
     assert parse_delivery(body, "application/json").object_id == "1234"
+
+
+def _third(**fields: object) -> dict[str, object]:
+    return {"eventType": "thirdlog", "event": "updated", "relatedid": "77", "corpid": "42", **fields}
+
+
+@pytest.mark.parametrize(
+    ("fields", "entity", "config_id"),
+    [
+        # what public receivers of real deliveries handle (register W4): relatedtype client/prospect/supplier
+        ({"relatedtype": "client", "individual": "0"}, "company", "client.updated"),
+        ({"relatedtype": "prospect", "individual": True}, "individual", "prospect.updated"),
+        ({"relatedtype": "supplier", "individual": "false"}, "company", "supplier.updated"),
+        ({"relatedtype": "client"}, "third", "client.updated"),  # kind unsaid: the worker reads to find out
+        ({"relatedtype": "client", "relatedobject": {"id": 77, "type": "person"}}, "individual", "client.updated"),
+        ({"relatedtype": "third", "thirdtype": "prospect"}, "third", "prospect.updated"),
+        # thirdtype carries the routing word (Nango routes on thirdtype.event)
+        ({"relatedtype": "client", "thirdtype": "client", "individual": "1"}, "individual", "client.updated"),
+        ({"relatedtype": "people", "thirdtype": "people"}, "contact", "people.updated"),
+        ({"relatedtype": "people"}, "contact", "people.updated"),
+        ({"relatedtype": "third_party_contact"}, "contact", "third_party_contact.updated"),
+        # the v2 words stay understood
+        ({"relatedtype": "company", "thirdtype": "prospect"}, "company", "prospect.updated"),
+        ({"relatedtype": "Individual"}, "individual", "individual.updated"),
+        ({"relatedtype": "contact", "thirdtype": "people"}, "contact", "people.updated"),
+        # unknown words are kept as they came (the worker logs them as ignored)
+        ({"relatedtype": "item"}, "item", "item.updated"),
+    ],
+)
+def test_every_known_shape_of_a_third_party_delivery_maps_to_one_entity(
+    fields: dict[str, object], entity: str, config_id: str
+) -> None:
+    event = parse_delivery(json.dumps(_third(**fields)), "application/json")
+    assert (event.entity, event.config_id) == (entity, config_id)
+    form = parse_delivery(urlencode({"notif": json.dumps(_third(**fields))}), "application/x-www-form-urlencoded")
+    assert form == event
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**ESTIMATE_ACCEPTED, "timestamp": "1e400"},  # overflows int()
+        {**ESTIMATE_ACCEPTED, "timestamp": "nan"},
+        {**ESTIMATE_ACCEPTED, "timestamp": "-5"},
+        {**ESTIMATE_ACCEPTED, "timestamp": "soon"},
+        {**ESTIMATE_ACCEPTED, "relatedid": "\uff11\uff12"},  # full-width digits pass str.isdigit()
+    ],
+    ids=["huge", "nan", "negative", "words", "fullwidth-id"],
+)
+def test_signed_but_absurd_values_are_invalid_deliveries_not_crashes(payload: dict[str, object]) -> None:
+    with pytest.raises(InvalidDelivery):
+        parse_delivery(json.dumps(payload), "application/json")
+
+
+def test_nesting_too_deep_to_decode_is_an_invalid_delivery() -> None:
+    body = b'{"corpid": "1", "relatedobject": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(InvalidDelivery, match="unreadable"):
+        parse_delivery(body, "application/json")
+
+
+def test_freshness_window() -> None:
+    now = 1_800_000_000.0
+    check_freshness(None, now)  # undated deliveries pass: the field is not documented
+    check_freshness(int(now) - MAX_AGE_SECONDS + 1, now)
+    check_freshness(int(now) + MAX_AHEAD_SECONDS, now)
+    with pytest.raises(OutsideWindow, match="h ago"):
+        check_freshness(1_262_304_000, now)  # 2010
+    with pytest.raises(OutsideWindow, match="ahead"):
+        check_freshness(int(now) + MAX_AHEAD_SECONDS + 60, now)

@@ -27,6 +27,7 @@ from bridge.flows.inbound.sellsy_reads import SellsyReader
 from bridge.sellsy.errors import NotFound
 
 SYNC_DIRECTIONS = ("sellsy_to_field", "both")
+THIRD_KINDS = ("company", "individual")
 
 
 def customer_from_sellsy(
@@ -78,23 +79,59 @@ def _echo_objects(account_id: str, kind: str, third: dict[str, Any]) -> bool:
     return any(oid and field_repo.is_echo(account_id, t, oid, values) for t, oid, values in checks)
 
 
-def sync_customer(client: SellsyReader, account: Account, kind: str, third_id: int, event: str) -> Outcome:
+def sync_third(client: SellsyReader, account: Account, third_id: int, event: str) -> list[Outcome]:
+    """A ``client``/``prospect``/``supplier`` event that does not say company or individual.
+
+    Both are read (register entry W4). Each that exists is synced from what Sellsy says now, so when
+    both kinds have this id, the one that did not change ends as ``customer_unchanged``; a kind that
+    no longer exists is marked deleted where the field side knows it. A ``deleted`` event marks the
+    field customers with this id (reading cannot tell which one went).
+    """
+    if account.settings.sync_direction not in SYNC_DIRECTIONS:
+        return [Outcome("skipped", "customer_not_synced", f"sync direction is {account.settings.sync_direction}")]
+    known = [k for k in THIRD_KINDS if field_repo.get_customer(account.id, customer_id(k, third_id)) is not None]
+    outcomes: list[Outcome] = []
+    for kind in THIRD_KINDS:
+        if event == "deleted":
+            if kind in known:
+                outcomes.append(_mark_deleted(account, customer_id(kind, third_id)))
+            continue
+        try:
+            third = sellsy_reads.third(client, kind, third_id)
+        except NotFound:
+            if kind in known:
+                outcomes.append(_mark_deleted(account, customer_id(kind, third_id)))
+            continue
+        outcomes.append(sync_customer(client, account, kind, third_id, event, third=third))
+    if not outcomes and event != "deleted":
+        raise NotFound(f"no company or individual {third_id}")
+    return outcomes or [Outcome("skipped", "customer_unknown", "deleted in Sellsy; never synced to the field side")]
+
+
+def sync_customer(
+    client: SellsyReader, account: Account, kind: str, third_id: int, event: str, *, third: dict[str, Any] | None = None
+) -> Outcome:
     if account.settings.sync_direction not in SYNC_DIRECTIONS:
         return Outcome("skipped", "customer_not_synced", f"sync direction is {account.settings.sync_direction}")
     cid = customer_id(kind, third_id)
     if event == "deleted":
         return _mark_deleted(account, cid)
-    try:
-        third = sellsy_reads.third(client, kind, third_id)
-    except NotFound:
-        if field_repo.get_customer(account.id, cid) is not None:
-            return _mark_deleted(account, cid)
-        raise
+    if third is None:
+        try:
+            third = sellsy_reads.third(client, kind, third_id)
+        except NotFound:
+            if field_repo.get_customer(account.id, cid) is not None:
+                return _mark_deleted(account, cid)
+            raise
     fresh = customer_from_sellsy(account, kind, third, sellsy_reads.custom_fields(client, kind, third_id))
+    is_supplier = third.get("type") == "supplier"
     result: dict[str, str] = {}
 
     def change(current: FieldCustomer | None) -> FieldCustomer | None:
         if current is None:
+            if is_supplier:
+                result["kind"] = "supplier"
+                return None  # suppliers are not field customers, unless one already was
             result["kind"] = "customer_created"
             return fresh
         tags = sorted(set(current.tags) | set(fresh.tags))
@@ -107,6 +144,8 @@ def sync_customer(client: SellsyReader, account: Account, kind: str, third_id: i
         return FieldCustomer.model_validate(current.model_dump() | synced | {"tags": tags})
 
     field_repo.update_customer(account.id, cid, change)
+    if result["kind"] == "supplier":
+        return Outcome("skipped", "supplier_not_synced", "suppliers do not become field customers", cid)
     if result["kind"] == "unchanged":
         if _echo_objects(account.id, kind, third):
             return Outcome("skipped", "echo_suppressed", "change caused by our own write to Sellsy", cid)

@@ -85,6 +85,9 @@ def receive(
         return problem(401, "bad_signature", "X-Webhook-Signature does not match the body and the signing key")
     try:
         event = webhooks.parse_delivery(body, kind)
+        webhooks.check_freshness(event.timestamp, time.time())
+    except webhooks.OutsideWindow as exc:
+        return problem(400, "delivery_outside_window", str(exc), {"timestamp": event.timestamp})
     except webhooks.InvalidDelivery as exc:
         return problem(400, "malformed_delivery", str(exc))
 

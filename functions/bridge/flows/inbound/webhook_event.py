@@ -4,7 +4,8 @@
 |---|---|
 | estimate, opportunity | intervention created / flagged (``interventions.on_source``) |
 | company, individual | field-side customer created / updated (``customers.sync_customer``) |
-| contact | customers whose main contact it is are refreshed (``customers.sync_contact``) |
+| third (a client, prospect or supplier of unsaid kind) | the same, once the kind is read (``customers.sync_third``) |
+| contact (``people``) | customers whose main contact it is are refreshed (``customers.sync_contact``) |
 Anything else is a logged skip. An id Sellsy does not know (forged payload, deleted object) is a skip
 with its reason, not an error: retrying would never succeed.
 """
@@ -22,6 +23,7 @@ from bridge.sellsy.errors import NotFound
 
 SOURCES = ("estimate", "opportunity")
 THIRDS = ("company", "individual")
+THIRD = "third"
 
 
 def default_client(account_id: str) -> SellsyReader:
@@ -68,7 +70,7 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
     if not raw_id.isdigit():
         return record(Outcome("skipped", "invalid_event", "event without a numeric object id"))
     object_id = int(raw_id)
-    if entity not in (*SOURCES, *THIRDS, "contact"):
+    if entity not in (*SOURCES, *THIRDS, THIRD, "contact"):
         return record(Outcome("skipped", "event_ignored", f"{entity or 'unknown'} events are not used"))
 
     sellsy = client or default_client(account_id)
@@ -77,6 +79,8 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
             return record(interventions.on_source(sellsy, account, entity, object_id))
         if entity in THIRDS:
             return record(customers.sync_customer(sellsy, account, entity, object_id, event))
+        if entity == THIRD:
+            return {"customers": [record(o) for o in customers.sync_third(sellsy, account, object_id, event)]}
         return {"contacts": [record(o) for o in customers.sync_contact(sellsy, account, object_id, event)]}
     except NotFound:
         flagged = interventions.on_source_missing(account_id, entity, object_id) if entity in SOURCES else None

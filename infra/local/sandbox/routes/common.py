@@ -85,6 +85,26 @@ def address_embed(state: State, address_id: int | None) -> dict[str, Any] | None
     return copy.deepcopy(address) if address else None
 
 
+THIRD_SHAPES = ("flagged", "unflagged")
+
+
+def third_fields(kind: str, thirdtype: str, shape: str) -> dict[str, Any]:
+    """The routing fields of a thirdlog delivery, in the shape receivers of real Sellsy deliveries see.
+
+    Real deliveries name the third party by its type (``relatedtype`` client/prospect, ``people`` for a
+    contact) with ``thirdtype`` beside it; ``individual`` says whether a client is a person. "unflagged"
+    leaves that flag out (the receiver must find out by reading), "v2" uses the v2 object names.
+    """
+    if shape == "v2":
+        return {"relatedtype": kind, "thirdtype": thirdtype}
+    if kind == "contact":
+        return {"relatedtype": "people", "thirdtype": "people"}
+    fields: dict[str, Any] = {"relatedtype": thirdtype, "thirdtype": thirdtype}
+    if shape == "flagged":
+        fields["individual"] = "1" if kind == "individual" else "0"
+    return fields
+
+
 def third_event(app: SandboxApp, kind: str, event: str, obj: dict[str, Any]) -> None:
     """thirdlog webhooks: company/individual → client.* or prospect.*, contact → people.*."""
     if kind == "contact":
@@ -93,14 +113,11 @@ def third_event(app: SandboxApp, kind: str, event: str, obj: dict[str, Any]) -> 
         thirdtype = obj.get("type", "client")
         if thirdtype not in ("client", "prospect"):
             return
+    shape = app.config.webhook_third_shape
+    if shape == "cycle":
+        shape = THIRD_SHAPES[next(app.webhooks.third_deliveries) % len(THIRD_SHAPES)]
     app.webhooks.emit(
         f"{thirdtype}.{event}",
-        {
-            "eventType": "thirdlog",
-            "event": event,
-            "relatedtype": kind,
-            "relatedid": obj["id"],
-            "thirdtype": thirdtype,
-        },
+        {"eventType": "thirdlog", "event": event, "relatedid": obj["id"], **third_fields(kind, thirdtype, shape)},
         obj,
     )

@@ -463,7 +463,7 @@ def register(app: SandboxApp) -> None:
                     set_address_flags(kind, params[param], address, body)
                     result = copy.deepcopy(address)
                 if kind != "contact":
-                    third_event(app, kind, "updated", owner)
+                    third_event(app, kind, "addressadded", owner)  # Sellsy's address event ids
                 return Response.json(201, result)
 
             def find(kind: str, owner_id: int, address_id: int) -> dict[str, Any]:
@@ -493,7 +493,7 @@ def register(app: SandboxApp) -> None:
                     result = copy.deepcopy(address)
                     owner = get_third(kind, params[param])
                 if kind != "contact":
-                    third_event(app, kind, "updated", owner)
+                    third_event(app, kind, "addressupdated", owner)
                 return Response.json(200, result)
 
             @route("DELETE", f"{base}/{{id}}")
@@ -502,6 +502,9 @@ def register(app: SandboxApp) -> None:
                     find(kind, params[param], id)
                     del st().addresses[id]
                     del st().address_owner[id]
+                    owner = get_third(kind, params[param])
+                if kind != "contact":
+                    third_event(app, kind, "addressremoved", owner)
                 return Response.empty(204)
 
         make_addresses()

@@ -37,21 +37,43 @@ FILE_OWNERS = {
 }
 FILE_RELATED_TYPE = {"creditnote": "credit-note"}
 EXTENSIONS = {"pdf", "png", "jpg", "jpeg", "gif", "doc", "docx", "xls", "xlsx", "odt", "ods", "txt", "csv", "zip"}
+# Third-party event ids as public code registering real Sellsy webhooks uses them (register W7);
+# document and opportunity ids are unconfirmed guesses (register W8).
+THIRD_PARTY_EVENTS = {
+    "created": "Creation",
+    "updated": "Update",
+    "deleted": "Deletion",
+    "addressadded": "Address added",
+    "addressupdated": "Address updated",
+    "addressremoved": "Address removed",
+    "mainaddress": "Main address changed",
+    "transform": "Prospect converted",
+    "archived": "Archived",
+    "unarchived": "Unarchived",
+    "editPrefs": "Preferences edited",
+}
 WEBHOOK_EVENTS = [
-    {
-        "id": "client",
-        "description": "Clients",
-        "events": {"created": "Creation", "updated": "Update", "deleted": "Deletion"},
-    },
-    {
-        "id": "prospect",
-        "description": "Prospects",
-        "events": {"created": "Creation", "updated": "Update", "deleted": "Deletion"},
-    },
+    {"id": "client", "description": "Clients", "events": THIRD_PARTY_EVENTS},
+    {"id": "prospect", "description": "Prospects", "events": THIRD_PARTY_EVENTS},
     {
         "id": "people",
         "description": "Contacts",
-        "events": {"created": "Creation", "updated": "Update", "deleted": "Deletion"},
+        "events": {
+            "created": "Creation",
+            "updated": "Update",
+            "deleted": "Deletion",
+            "created_address": "Address added",
+            "updated_address": "Address updated",
+            "deleted_address": "Address removed",
+            "updatedmain_address": "Main address changed",
+            "archived": "Archived",
+            "unarchived": "Unarchived",
+        },
+    },
+    {
+        "id": "third_party_contact",
+        "description": "Contacts of a third party",
+        "events": {"created": "Link created", "main": "Main contact changed", "deleted": "Link removed"},
     },
     {"id": "estimate", "description": "Estimates", "events": {"created": "Creation", "step": "Status change"}},
     {"id": "invoice", "description": "Invoices", "events": {"created": "Creation", "step": "Status change"}},
