@@ -194,6 +194,9 @@ def test_every_route_conforms_to_the_openapi_file(sb: Sandbox, api: httpx.Client
     _ok(api.get(f"/invoices/{_linked_invoice(sb)}/credit-notes"))
     assert invoice_with_credit
     _ok(api.put("/estimates/4/status", json={"status": "accepted"}))
+    seeded = _ok(api.get("/estimates/2", params={"embed[]": ["payment_terms"]}))  # foreign, discounted, own terms
+    assert seeded["currency"] != "EUR" and seeded["discount"]["type"] in ("percent", "amount")
+    assert seeded["_embed"]["payment_terms"]["settings"]["value"]["id"]
     estimate = _ok(
         api.post(
             "/estimates",
@@ -214,6 +217,11 @@ def test_every_route_conforms_to_the_openapi_file(sb: Sandbox, api: httpx.Client
             json={
                 "related": [{"type": "company", "id": 1}],
                 "parent": {"type": "estimate", "id": estimate["id"]},
+                # A conversion copies nothing from the estimate (the file does not say it does): rows are sent.
+                "rows": [{"type": "catalog", "related": {"type": "product", "id": 1}, "quantity": "1"}],
+                "discount": {"type": "percent", "value": "10"},
+                "currency": "GBP",
+                "payment_terms": {"id": 2},
                 "order_reference": "SB-CONTRACT-1",
             },
         ),

@@ -90,9 +90,11 @@ def settle(stack: Any) -> None:
     assert stack.pump.wait_idle(timeout=60)
 
 
-def accepted_quote(stack: Any, api: httpx.Client, sellsy: Any, account_id: str) -> tuple[Scenario, dict[str, Any]]:
+def accepted_quote(
+    stack: Any, api: httpx.Client, sellsy: Any, account_id: str, **quote: Any
+) -> tuple[Scenario, dict[str, Any]]:
     """A quote accepted in Sellsy, and the intervention the inbound flow made of it."""
-    scenario = make_scenario(sellsy)  # accepting it emits the estimate.step webhook
+    scenario = make_scenario(sellsy, **quote)  # accepting it emits the estimate.step webhook
     path = f"/accounts/{account_id}/interventions/est-{scenario.estimate_id}"
     answer = wait_for(lambda: (r := api.get(path)).status_code == 200 and r)
     if not answer:
@@ -347,3 +349,72 @@ def test_bad_requests_are_clear_4xx_and_enqueue_nothing(stack, api, sellsy):
     field_repo.update_intervention(account_id, itv, cancel)
     cancelled = complete(api, account_id, itv)
     assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["error"]["message"]
+
+
+CONVERT_AND_VALIDATE = [{"name": "convert", "actions": [{"type": "convert_quote", "validate": True}]}]
+
+
+def test_a_discounted_gbp_quote_becomes_an_invoice_equal_to_it(stack, api, sellsy):
+    account_id = connect(stack, CONVERT_AND_VALIDATE)
+    scenario, intervention = accepted_quote(stack, api, sellsy, account_id, currency="GBP", discounted=True)
+    itv = intervention["id"]
+    quote = sellsy.get(f"/estimates/{scenario.estimate_id}")  # the oracle: the quote's own totals in Sellsy
+    assert quote["currency"] == "GBP" and quote["discount"]["type"] == "percent"
+
+    assert complete(api, account_id, itv).status_code == 202
+    settle(stack)
+
+    [invoice] = sandbox_invoices(stack.sandbox, marker(itv, "convert", 0))
+    assert invoice["status"] == "due"
+    assert invoice["currency"] == "GBP"
+    assert row_summary(invoice["rows"]) == row_summary(quote["rows"])
+    assert [r.get("discount", {}).get("value") for r in invoice["rows"]] == [
+        r.get("discount", {}).get("value") for r in quote["rows"]
+    ]
+    for quote_key, invoice_key in (
+        ("total_raw_excl_tax", "total_raw_excl_tax"),
+        ("total_excl_tax", "total_excl_tax"),
+        ("total", "total_incl_tax"),
+    ):
+        assert invoice["amounts"][invoice_key] == quote["amounts"][quote_key], quote_key
+
+
+def test_an_invoice_forced_to_differ_is_a_failed_exchange_and_stays_a_draft(stack, api, sellsy):
+    account_id = connect(stack, CONVERT_AND_VALIDATE)
+    scenario, intervention = accepted_quote(stack, api, sellsy, account_id, currency="GBP", discounted=True)
+    itv = intervention["id"]
+    stack.sandbox.act("perturb-invoices", currency="EUR", drop_discount=True)
+
+    assert complete(api, account_id, itv).status_code == 202
+    settle(stack)
+
+    [invoice] = sandbox_invoices(stack.sandbox, marker(itv, "convert", 0))
+    assert invoice["status"] == "draft" and not invoice["number"]
+    failed = api.get(f"/accounts/{account_id}/exchanges", params={"status": "failed", "field_id": itv}).json()
+    [record] = [r for r in failed["items"] if r["kind"] == "action_convert_quote"]
+    assert record["sellsy_id"] == str(invoice["id"])
+    assert "currency: quote 'GBP', invoice 'EUR'" in record["reason"]
+    assert "discount: quote" in record["reason"]
+
+
+def test_a_refused_quote_is_not_invoiced_unless_the_completion_says_force(stack, api, sellsy):
+    account_id = connect(stack, CONVERT_AND_VALIDATE)
+    scenario, intervention = accepted_quote(stack, api, sellsy, account_id)
+    itv = intervention["id"]
+    stack.sandbox.act_set_estimate_status(scenario.estimate_id, "refused")
+    flagged = wait_for(lambda: api.get(f"/accounts/{account_id}/interventions/{itv}").json().get("flags"))
+    assert flagged, "the refused quote should flag its intervention"
+
+    assert complete(api, account_id, itv).status_code == 202
+    settle(stack)
+    assert sandbox_invoices(stack.sandbox, itv) == []
+    held = api.get(f"/accounts/{account_id}/exchanges", params={"status": "skipped", "field_id": itv}).json()
+    [record] = [r for r in held["items"] if r["kind"] == "action_convert_quote"]
+    assert "refused" in record["reason"] and "force" in record["reason"]
+
+    bad = complete(api, account_id, itv, force="yes")
+    assert bad.status_code == 422 and "force" in bad.json()["error"]["message"]
+    assert complete(api, account_id, itv, force=True).status_code == 202
+    settle(stack)
+    [invoice] = sandbox_invoices(stack.sandbox, marker(itv, "convert", 0))
+    assert invoice["status"] == "due"

@@ -273,6 +273,18 @@ def is_invoicing(action: TriggerAction) -> bool:
     return isinstance(action, ConvertQuote | InvoiceFromItems)
 
 
+def invoicing_hold(intervention: Mapping[str, Any]) -> str | None:
+    """Why a flagged intervention (its quote refused or cancelled, its opportunity lost...) is not invoiced.
+
+    None when it may be invoiced: no flag, or the completion said ``force``.
+    """
+    flags = [f for f in intervention.get("flags") or [] if isinstance(f, Mapping)]
+    if not flags or (intervention.get("completion") or {}).get("force"):
+        return None
+    reasons = "; ".join(str(f.get("reason") or f.get("code")) for f in flags)
+    return f"not invoiced: {reasons}. Complete it again with \"force\": true to invoice it anyway"
+
+
 def action_summary(action: TriggerAction) -> dict[str, Any]:
     """What the exchange log shows about an action's configuration."""
     summary: dict[str, Any] = {"type": action.type}

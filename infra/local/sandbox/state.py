@@ -142,6 +142,8 @@ class State:
         # credit note id -> {invoice id: linked amount}
         self.credit_links: dict[int, dict[int, str]] = {}
         self.credit_notes_by_invoice: dict[int, set[int]] = {}
+        # Changes the next created invoices get (POST /_sandbox/act/perturb-invoices), oldest first.
+        self.invoice_perturbations: list[dict[str, Any]] = []
         self._render_cache: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
         self._render_lock = threading.Lock()
         self.next_ids: dict[str, int] = {}
@@ -552,10 +554,27 @@ class State:
         else:
             doc["number"] = f"D-{day.year}-{doc_id:05d}"
             doc["expiry_date"] = (day + timedelta(days=30)).isoformat()
+            if doc_id % 5 == 2:
+                self._foreign_discounted_quote(doc, doc_id)
             if doc_id % 4 == 0 and self.opportunities:
                 opp_id = 1 + doc_id % len(self.opportunities)
                 doc["related"].append({"id": opp_id, "type": "opportunity"})
         return doc
+
+    def _foreign_discounted_quote(self, doc: dict[str, Any], doc_id: int) -> None:
+        """One quote in five: a foreign currency, a row discount, a global discount and its own payment
+        terms, so that a conversion that copies less than everything shows."""
+        doc["currency"] = ("GBP", "USD", "CHF")[doc_id % 3]
+        priced = [r for r in doc["rows"] if r["type"] in ("single", "catalog", "shipping")]
+        if priced:
+            priced[0]["discount"] = {"type": "percent", "value": "10"}
+        self.compute_amounts(doc)
+        gross = Decimal(doc["amounts"]["total_excl_tax"])
+        discount = (
+            {"type": "amount", "value": "20.00"} if doc_id % 2 and gross > 100 else {"type": "percent", "value": "5"}
+        )
+        self.compute_amounts(doc, discount)
+        doc["_payment_terms"] = 1 + doc_id % 3
 
     def _render_credit_note(self, rng: random.Random, doc_id: int) -> dict[str, Any]:
         invoice_id = self._credit_note_invoice(doc_id)

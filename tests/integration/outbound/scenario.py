@@ -33,7 +33,15 @@ def sellsy_client(sandbox: Any) -> SellsyClient:
     return SellsyClient(sandbox.api_url, StaticTokenProvider(sandbox.access_token()), backoff_base=0.01)
 
 
-def make_scenario(sellsy: SellsyClient, *, customer_type: str = "client") -> Scenario:
+def make_scenario(
+    sellsy: SellsyClient,
+    *,
+    customer_type: str = "client",
+    currency: str | None = None,
+    discounted: bool = False,
+    status: str = "accepted",
+) -> Scenario:
+    """``discounted``: a 10 % discount on the first row, 5.00 off the labour line and 10 % off the whole."""
     tag = uuid.uuid4().hex[:6]
     company = sellsy.post("/companies", json={"type": customer_type, "name": f"Outbound {tag} SARL"})
     steps = sellsy.get("/opportunities/pipelines/1/steps")["data"]
@@ -49,25 +57,24 @@ def make_scenario(sellsy: SellsyClient, *, customer_type: str = "client") -> Sce
     products = [
         i for i in sellsy.iterate("/items/search", search=True, filters={"type": ["product"], "is_archived": False})
     ][:2]
-    estimate = sellsy.post(
-        "/estimates",
-        json={
-            "related": [{"type": "company", "id": company["id"]}, {"type": "opportunity", "id": opportunity["id"]}],
-            "subject": f"Entretien {tag}",
-            "rows": [
-                {"type": "catalog", "related": {"type": "product", "id": products[0]["id"]}, "quantity": "2"},
-                {"type": "catalog", "related": {"type": "product", "id": products[1]["id"]}, "quantity": "1"},
-                {
-                    "type": "single",
-                    "unit_amount": "80.00",
-                    "quantity": "1.5",
-                    "tax_id": 1,
-                    "description": "Main d'oeuvre",
-                },
-            ],
-        },
-    )
-    estimate = sellsy.put(f"/estimates/{estimate['id']}/status", json={"status": "accepted"})
+    rows: list[dict[str, Any]] = [
+        {"type": "catalog", "related": {"type": "product", "id": products[0]["id"]}, "quantity": "2"},
+        {"type": "catalog", "related": {"type": "product", "id": products[1]["id"]}, "quantity": "1"},
+        {"type": "single", "unit_amount": "80.00", "quantity": "1.5", "tax_id": 1, "description": "Main d'oeuvre"},
+    ]
+    body: dict[str, Any] = {
+        "related": [{"type": "company", "id": company["id"]}, {"type": "opportunity", "id": opportunity["id"]}],
+        "subject": f"Entretien {tag}",
+        "rows": rows,
+    }
+    if currency:
+        body["currency"] = currency
+    if discounted:
+        rows[0]["discount"] = {"type": "percent", "value": "10"}
+        rows[2]["discount"] = {"type": "amount", "value": "5.00"}
+        body["discount"] = {"type": "percent", "value": "10"}
+    estimate = sellsy.post("/estimates", json=body)
+    estimate = sellsy.put(f"/estimates/{estimate['id']}/status", json={"status": status})
     return Scenario(company["id"], opportunity["id"], estimate["id"], estimate, products)
 
 

@@ -63,7 +63,7 @@ def assert_one_of_each(sandbox: Any, scenario: Any, intervention_id: str) -> Non
 
 def test_lost_answers_and_5xx_on_writes_never_duplicate(aws, sandbox_factory, monkeypatch):
     monkeypatch.setenv("OUTBOUND_LEASE_SECONDS", "0")
-    sandbox = sandbox_factory(seed=11, size=20)
+    sandbox = sandbox_factory(seed=12, size=20)
     sellsy = sellsy_client(sandbox)
     account_id, scenario, intervention_id = setup(sellsy)
     sandbox.set_faults(rate_drop_after=0.3, rate_5xx=0.15)

@@ -27,21 +27,33 @@ def _client_company(api: httpx.Client, company_type: str = "client") -> int:
     return int(found[0]["id"])
 
 
-def test_invoice_from_estimate_copies_rows_links_parent_and_validates(api: httpx.Client) -> None:
+def test_invoice_from_estimate_copies_nothing_links_parent_and_validates(api: httpx.Client) -> None:
     estimate = api.get("/estimates/1").json()
     company_id = _client_company(api)
+    bare = api.post(
+        "/invoices", json={"related": [{"type": "company", "id": company_id}], "parent": {"type": "estimate", "id": 1}}
+    )
+    assert bare.status_code == 201, bare.text
+    # Sellsy's file does not say a conversion copies anything: the sandbox copies nothing.
+    assert bare.json()["rows"] == [] and bare.json()["amounts"]["total_excl_tax"] == "0.00"
+    rows = [
+        {"type": "single", "unit_amount": r["unit_amount"], "quantity": r["quantity"], "tax_id": r["tax_id"]}
+        for r in estimate["rows"]
+        if "unit_amount" in r
+    ]
     created = api.post(
         "/invoices",
         json={
             "related": [{"type": "company", "id": company_id}],
             "parent": {"type": "estimate", "id": 1},
+            "rows": rows,
             "order_reference": "SB-MARK-42",
         },
     )
     assert created.status_code == 201, created.text
     invoice = created.json()
     assert invoice["status"] == "draft" and invoice["parent"] == {"id": 1, "type": "estimate"}
-    assert [r["amount_tax_exc"] for r in invoice["rows"]] == [r["amount_tax_exc"] for r in estimate["rows"]]
+    assert [r["unit_amount"] for r in invoice["rows"]] == [r["unit_amount"] for r in rows]
     assert invoice["order_reference"] == "SB-MARK-42"
     found = api.post(
         "/invoices/search",
@@ -52,6 +64,20 @@ def test_invoice_from_estimate_copies_rows_links_parent_and_validates(api: httpx
     assert validated["status"] == "due" and validated["number"].startswith("F-2026-")
     again = api.post(f"/invoices/{invoice['id']}/validate", json={})
     assert again.status_code == 409 and again.json()["error"]["code"] == 409
+
+
+def test_service_dates_must_end_after_they_start(api: httpx.Client) -> None:
+    body = {
+        "related": [{"type": "company", "id": _client_company(api)}],
+        "rows": [{"type": "single", "unit_amount": "10", "quantity": "1"}],
+        "service_dates": {"start": "2026-11-20", "end": "2026-11-20"},
+    }
+    refused = api.post("/invoices", json=body)
+    assert (
+        refused.status_code == 400 and "greater than start" in refused.json()["error"]["details"]["service_dates.end"]
+    )
+    body["service_dates"]["end"] = "2026-11-21"
+    assert api.post("/invoices", json=body).status_code == 201
 
 
 def test_prospects_cannot_be_invoiced_and_unknown_items_are_named(api: httpx.Client) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bridge.domain import quote_invoice
 from bridge.domain import triggers as rules
 from bridge.domain.accounts import Account, AddComment, ConvertQuote, InvoiceFromItems, UploadReport
 from bridge.domain.sellsy_rules import deep_link
@@ -26,6 +27,8 @@ class ActionContext:
     load_report: Callable[[], bytes]
     # Called with the Sellsy id right after a create, before further steps (the ledger remembers it).
     remember: Callable[[str, str], None] = lambda sellsy_type, sellsy_id: None
+    # Reads made by one step and reused by the next (the quote read by create, compared by finish).
+    seen: dict[str, Any] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -59,6 +62,14 @@ def _invoice(invoice_id: Any, ctx: ActionContext, detail: dict[str, Any] | None 
     )
 
 
+class InvoiceLeftAsDraft(quote_invoice.InvoiceDiffersFromQuote):
+    """The check failed: the invoice exists (``created``) and stays a draft for a person."""
+
+    def __init__(self, message: str, *, details: dict[str, Any], created: Created) -> None:
+        super().__init__(message, details=details)
+        self.created = created
+
+
 class _InvoiceAction:
     """Shared by both invoicing actions: marker search, prospect check, validation step."""
 
@@ -71,29 +82,28 @@ class _InvoiceAction:
         kind, customer_id = rules.customer_ref(ctx.intervention)
         convert = ctx.account.settings.convert_prospects
         sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
-        payload: dict[str, Any] = {
+        return {
             "related": rules.invoice_related(ctx.intervention),
             "subject": rules.invoice_subject(ctx.intervention, ctx.mark),
             "order_reference": ctx.mark,
         }
-        day = str(ctx.intervention.get("completed_at") or "")[:10]
-        if day:
-            # The service period is the day of the work (revenue imports read it as period start/end).
-            payload["service_dates"] = {"start": day, "end": day}
-        return payload
 
     def _post(self, sellsy: SellsyPort, ctx: ActionContext, payload: dict[str, Any]) -> Created:
         answer = sellsy.post("/invoices", json=payload)
+        # Remembered at once: a later step that fails (check, validation) continues from this invoice.
+        ctx.remember("invoice", str(answer["id"]))
         return _invoice(answer["id"], ctx, {"status": answer.get("status")})
+
+    def check(self, sellsy: SellsyPort, ctx: ActionContext, invoice: dict[str, Any]) -> None:
+        """Raise when the invoice read back is not what the action meant to create (default: no check)."""
 
     def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created:
         action = ctx.planned.action
         assert isinstance(action, ConvertQuote | InvoiceFromItems)
-        if not action.validate_invoice:
-            return created
-        ctx.remember(created.sellsy_type, created.sellsy_id)
-        status = sellsy_ops.invoice_status(sellsy, created.sellsy_id)
-        if status == "draft":
+        invoice = sellsy_ops.read_invoice(sellsy, created.sellsy_id)
+        self.check(sellsy, ctx, invoice)
+        status = invoice.get("status")
+        if action.validate_invoice and status == "draft":
             # Validating twice answers 409 in Sellsy; reading the status first keeps retries clean.
             sellsy.post(f"/invoices/{created.sellsy_id}/validate", json={})
             status = "due"
@@ -102,11 +112,40 @@ class _InvoiceAction:
 
 
 class ConvertQuoteAction(_InvoiceAction):
+    """The invoice is written out from the quote (Sellsy's file does not say ``parent`` copies anything),
+    then read back and compared with it: an invoice that differs is left as a draft for a person."""
+
+    def _quote(self, sellsy: SellsyPort, ctx: ActionContext) -> dict[str, Any]:
+        if "quote" not in ctx.seen:
+            _, estimate_id = rules.target_document(ctx.intervention, "estimate")
+            ctx.seen["quote"] = sellsy_ops.read_quote(sellsy, estimate_id)
+        return dict(ctx.seen["quote"])
+
     def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
-        _, estimate_id = rules.target_document(ctx.intervention, "estimate")
+        quote = self._quote(sellsy, ctx)
+        refusal = quote_invoice.conversion_refusal(quote.get("status"))
+        if refusal:
+            raise quote_invoice.QuoteNotConverted(
+                f"quote {quote['id']} is {quote.get('status')}: {refusal}; no invoice was created",
+                details={"estimate_id": quote["id"], "status": quote.get("status")},
+            )
         payload = self._base_payload(sellsy, ctx)
-        payload["parent"] = {"type": "estimate", "id": estimate_id}
+        payload.update(quote_invoice.invoice_fields(quote))
+        if quote.get("contact_id"):
+            payload["related"].append({"type": "contact", "id": int(quote["contact_id"])})
+        payload["parent"] = {"type": "estimate", "id": int(quote["id"])}
         return self._post(sellsy, ctx, payload)
+
+    def check(self, sellsy: SellsyPort, ctx: ActionContext, invoice: dict[str, Any]) -> None:
+        quote = self._quote(sellsy, ctx)
+        found = quote_invoice.differences(quote, invoice)
+        if found:
+            raise InvoiceLeftAsDraft(
+                f"invoice {invoice['id']} differs from quote {quote['id']} and was not validated; the draft is "
+                f"left for a person in Sellsy: {quote_invoice.describe(found)}",
+                details={"invoice_id": invoice["id"], "estimate_id": quote["id"], "differences": found},
+                created=_invoice(invoice["id"], ctx, {"status": invoice.get("status")}),
+            )
 
     def request_summary(self, ctx: ActionContext) -> dict[str, Any]:
         return {"estimate_id": ctx.intervention.get("estimate_id"), "marker": ctx.mark}

@@ -23,7 +23,7 @@ from bridge.adapters import accounts_repo, field_repo, queue, reports_store
 from bridge.adapters.ledger_repo import ActionBusy
 from bridge.domain.accounts import Account
 from bridge.domain.interventions import Intervention
-from bridge.domain.triggers import action_summary, marker, plan_actions
+from bridge.domain.triggers import action_summary, invoicing_hold, is_invoicing, marker, plan_actions
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import recurrence
 from bridge.flows.outbound.actions import ActionContext
@@ -99,6 +99,7 @@ def accept_completion(
                     "fingerprint": fingerprint,
                     "accepted_at": datetime.now(UTC).isoformat(),
                     "correlation_id": correlation_id,
+                    "force": request.force,
                 },
             )
             return Intervention.model_validate(data)
@@ -107,6 +108,8 @@ def accept_completion(
         done = getattr(stored, "completion", None) or {}
         if done.get("fingerprint") != fingerprint:
             raise CompletionConflict(f"intervention {intervention_id} was completed concurrently with other data")
+    elif request.force and not previous.get("force"):
+        _force(account_id, intervention_id)
     queue.enqueue(
         {
             "kind": KIND,
@@ -126,6 +129,7 @@ def accept_completion(
             "used_items": len(request.used_items),
             "report": "uploaded" if request.report_key else "generated",
             "repeat": previous is not None,
+            "force": request.force,
         },
     )
     return CompletionAccepted(
@@ -134,6 +138,20 @@ def accept_completion(
         already_completed=previous is not None,
         report="uploaded" if request.report_key else "generated",
     )
+
+
+def _force(account_id: str, intervention_id: str) -> None:
+    """The same completion sent again with ``force``: a held invoice may now be made (never taken back)."""
+
+    def force(current: Intervention) -> Intervention | None:
+        completion = dict(getattr(current, "completion", None) or {})
+        if completion.get("force"):
+            return None
+        data = current.model_dump()
+        data["completion"] = {**completion, "force": True, "forced_at": datetime.now(UTC).isoformat()}
+        return Intervention.model_validate(data)
+
+    field_repo.update_intervention(account_id, intervention_id, force)
 
 
 # --- worker --------------------------------------------------------------------------------------
@@ -235,8 +253,15 @@ def run_completion(
     planned = plan_actions(account.settings.triggers, data)
     client = sellsy if sellsy is not None else default_client(account)
     retry_later: Exception | None = None
+    hold = invoicing_hold(data)
     for action in planned:
         mark = marker(intervention_id, action.trigger, action.index)
+        if hold and is_invoicing(action.action):
+            # Held before the ledger: nothing is claimed, so a forced completion later runs it as new.
+            held = Outcome(action.key, action.kind, "skipped", reason=hold, code="intervention_flagged")
+            result.outcomes.append(held)
+            _log_outcome(account_id, intervention_id, action_summary(action.action), held, message, correlation_id)
+            continue
 
         def make_context(remember: Callable[[str, str], None], action: Any = action, mark: str = mark) -> ActionContext:
             return ActionContext(account, data, action, mark, load_report, remember)
@@ -290,13 +315,13 @@ def _log_outcome(
         account_id=account_id,
         direction="outbound",
         kind=f"action_{outcome.kind}",
-        status="ok" if outcome.state == "done" else "failed",
+        status={"done": "ok", "skipped": "skipped"}.get(outcome.state, "failed"),
         sellsy_type=outcome.sellsy_type,
         sellsy_id=outcome.sellsy_id,
         field_id=intervention_id,
         reason=outcome.reason or ("adopted the object found by its marker" if outcome.adopted else None),
         request={**config, **outcome.request, "action_key": outcome.action_key},
-        response={"state": outcome.state, "code": outcome.code, "links": outcome.links},
+        response={"state": outcome.state, "code": outcome.code, "links": outcome.links, **outcome.details},
         duration_ms=outcome.duration_ms,
         correlation_id=correlation_id,
         replay=_replayable(message) if outcome.state == "failed" else None,

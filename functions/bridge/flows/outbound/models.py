@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 MAX_USED_ITEMS = 200
 
@@ -38,6 +38,11 @@ class CompletionRequest(_Strict):
         default=None, description="Key returned by report-upload-url; omitted = the connector renders the report"
     )
     completed_at: datetime | None = Field(default=None, description="ISO 8601 with time zone; default now")
+    force: StrictBool = Field(
+        default=False,
+        description="Invoice even though the intervention is flagged (its quote was refused or cancelled, its "
+        "opportunity lost). Sending the same completion again with force: true releases a held invoice.",
+    )
 
     @field_validator("completed_at")
     @classmethod
@@ -48,7 +53,8 @@ class CompletionRequest(_Strict):
 
     def fingerprint(self) -> str:
         """Identical re-submissions (network retries) are recognised by this hash of the content."""
-        data = self.model_dump(mode="json", exclude={"completed_at"})
+        # ``force`` is a decision about the same work, not other work: it stays out of the fingerprint.
+        data = self.model_dump(mode="json", exclude={"completed_at", "force"})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 

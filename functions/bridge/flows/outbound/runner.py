@@ -5,8 +5,9 @@ Sellsy, look for the marker and adopt what is found â†’ otherwise call Sellsy â†
 Crash points are injectable (``Hooks``) so tests can stop a real worker run at each of them.
 
 Errors are sorted in two families:
-- permanent (Sellsy refused the payload, unknown SKU, prospect, missing target, file too large):
-  ledger ``failed`` with the reason, the outcome says so, nothing is retried until a replay;
+- permanent (Sellsy refused the payload, unknown SKU, prospect, missing target, file too large, an
+  invoice that differs from its quote, a quote that is not converted on purpose): ledger ``failed``
+  with the reason, the outcome says so (``skipped`` for a named skip), nothing is retried until a replay;
 - transient (Sellsy unavailable, write outcome unknown, rate limited, another worker busy): the lease
   is released (or left to expire after a crash) and the error propagates so the queue retries.
 """
@@ -65,7 +66,7 @@ ACTIVE_HOOKS = Hooks()
 class Outcome:
     action_key: str
     kind: str
-    state: str  # done | failed
+    state: str  # done | failed | skipped
     sellsy_type: str | None = None
     sellsy_id: str | None = None
     links: dict[str, str] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class Outcome:
     adopted: bool = False
     already_done: bool = False
     request: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     duration_ms: float = 0.0
 
 
@@ -172,7 +174,13 @@ def run_action(
             already_done=True,
         )
     except (OutboundRuleError, ReportProblem, *PERMANENT_SELLSY_ERRORS) as exc:
-        outcome.state, outcome.code, outcome.reason = "failed", _error_code(exc), _reason(exc)
+        # A named skip (nothing to create, on purpose) is kept apart from a failure; both wait for a replay.
+        state = "skipped" if getattr(exc, "skip", False) else "failed"
+        outcome.state, outcome.code, outcome.reason = state, _error_code(exc), _reason(exc)
+        outcome.details = dict(getattr(exc, "details", None) or {})
+        left: Created | None = getattr(exc, "created", None)
+        if left is not None:  # the object exists in Sellsy and is left for a person: say which one
+            outcome.sellsy_type, outcome.sellsy_id, outcome.links = left.sellsy_type, left.sellsy_id, left.links
         ledger_repo.mark_failed(account_id, intervention_id, planned.key, reason=outcome.reason, code=outcome.code)
         logger.warning(
             "outbound action failed",

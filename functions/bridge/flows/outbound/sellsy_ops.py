@@ -111,9 +111,13 @@ def ensure_invoiceable(sellsy: SellsyPort, kind: str, customer_id: int, *, conve
     return "converted"
 
 
-def invoice_status(sellsy: SellsyPort, invoice_id: int | str) -> str | None:
-    invoice = sellsy.get(f"/invoices/{invoice_id}")
-    return None if invoice is None else invoice.get("status")
+def read_invoice(sellsy: SellsyPort, invoice_id: int | str) -> dict[str, Any]:
+    return dict(sellsy.get(f"/invoices/{invoice_id}") or {})
+
+
+def read_quote(sellsy: SellsyPort, estimate_id: int) -> dict[str, Any]:
+    """The quote with its rows and its own payment terms (an embed: the file lists it for estimates)."""
+    return dict(sellsy.get(f"/estimates/{estimate_id}", params={"embed[]": ["payment_terms"]}) or {})
 
 
 def file_link(entry: Mapping[str, Any]) -> str | None:

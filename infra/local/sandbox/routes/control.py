@@ -276,6 +276,16 @@ def register(app: SandboxApp) -> None:
                     change_document(doc, {"quantity_delta": 1})
         return {"ids": chosen}
 
+    def perturb_invoices(body: dict[str, Any]) -> Any:
+        """The next ``count`` invoices created differ from what was asked: ``currency``, ``unit_amount_delta``
+        (first priced row), ``drop_discount``."""
+        change = {k: body[k] for k in ("currency", "unit_amount_delta", "drop_discount") if body.get(k)}
+        if not change:
+            raise bad_request("Nothing to perturb", body="give currency, unit_amount_delta or drop_discount")
+        with st().lock:
+            st().invoice_perturbations.extend(dict(change) for _ in range(int(body.get("count", 1))))
+            return {"pending": len(st().invoice_perturbations)}
+
     ACTIONS = {
         "estimate-status": estimate_status,
         "opportunity-status": opportunity_status,
@@ -283,4 +293,5 @@ def register(app: SandboxApp) -> None:
         "edit-invoice": edit_invoice,
         "delete-document": delete_document,
         "mutate": mutate,
+        "perturb-invoices": perturb_invoices,
     }

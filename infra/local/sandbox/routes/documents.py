@@ -1,10 +1,13 @@
 """Estimates, invoices, credit notes and opportunities.
 
 Lists return summaries (no rows); `GET /<doc>/{id}` is the only source of rows, as in Sellsy.
-`POST /invoices` with `parent: {type: estimate, id}` and no `rows` copies the estimate's rows (the
-spec leaves this open; copying is what Sellsy's UI conversion does) and keeps `parent` on the invoice;
-the estimate itself is left unchanged. Invoices are drafts until `POST /invoices/{id}/validate`
-assigns a number and status `due`; only client companies/individuals can be invoiced.
+`POST /invoices` with `parent: {type: estimate, id}` checks the estimate's status and keeps `parent` on
+the invoice, but copies NOTHING from the estimate: Sellsy's file does not say it copies rows, discount,
+currency, addresses or payment terms, so the sandbox takes the less convenient reading and a client
+must send them. The estimate itself is left unchanged. Service dates must end after they start (the
+file's rule). Invoices are drafts until `POST /invoices/{id}/validate` assigns a number and status
+`due`; only client companies/individuals can be invoiced. `POST /_sandbox/act/perturb-invoices` makes
+the next created invoices differ from their request (a test of the connector's read-back check).
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ ESTIMATE_AMOUNT_KEYS = (
     "total_excl_tax",
     "total_primes_incl_tax",
 )
+
+
+PAYMENT_TERMS = {1: ("À réception", 0, False), 2: ("30 jours", 30, False), 3: ("45 jours fin de mois", 45, True)}
+
+
+def payment_terms(terms_id: int) -> dict[str, Any]:
+    label, days, end_of_month = PAYMENT_TERMS.get(int(terms_id), (f"Conditions {terms_id}", 30, False))
+    return {"id": int(terms_id), "label": label, "x_days": days, "end_of_month": end_of_month, "override_date": False}
 
 
 def register(app: SandboxApp) -> None:
@@ -92,6 +103,8 @@ def register(app: SandboxApp) -> None:
                 embed[name] = address
         if "owner" in embeds:
             embed["owner"] = state.staffs.get(doc["owner"]["id"])
+        if "payment_terms" in embeds and doc.get("_payment_terms"):
+            embed["payment_terms"] = {"settings": {"type": "settings", "value": payment_terms(doc["_payment_terms"])}}
         if "smart_tags" in embeds:
             embed["smart_tags"] = [state.smart_tags[t] for t in state.tag_links.get((kind, doc["id"]), [])]
         cf_ids = cf_embed_ids(req)
@@ -339,10 +352,12 @@ def register(app: SandboxApp) -> None:
                         "Validation failed",
                         parent=f"estimate {estimate['id']} is {estimate['status']} and cannot be invoiced",
                     )
-                if "rows" not in body:
-                    rows = [state.row_spec_from(r) for r in estimate["rows"]]
-            if rows is None:
-                rows = parse_rows(body.get("rows", []))
+            rows = parse_rows(body.get("rows") or [])
+            dates = body.get("service_dates")
+            if dates and not (str(dates.get("end") or "") > str(dates.get("start") or "")):
+                raise bad_request(
+                    "Validation failed", **{"service_dates.end": "End date must be greater than start date"}
+                )
             for field in ("date", "due_date"):
                 if body.get(field):
                     try:
@@ -381,6 +396,11 @@ def register(app: SandboxApp) -> None:
             }
             if body.get("service_dates"):
                 doc["service_dates"] = body["service_dates"]
+            contact = next((r["id"] for r in body["related"] if r.get("type") == "contact"), None)
+            if contact is not None:
+                doc["contact_id"] = contact
+            if isinstance(body.get("payment_terms"), dict):
+                doc["_payment_terms"] = body["payment_terms"].get("id")
             if kind == "invoice":
                 doc["due_date"] = body.get("due_date") or (date.fromisoformat(day) + timedelta(days=30)).isoformat()
                 doc["order_reference"] = body.get("order_reference") or ""
@@ -391,7 +411,10 @@ def register(app: SandboxApp) -> None:
                 doc["expiry_date"] = (
                     body.get("expiry_date") or (date.fromisoformat(day) + timedelta(days=30)).isoformat()
                 )
-            state.compute_amounts(doc, body.get("discount"))
+            discount = body.get("discount")
+            if kind == "invoice" and state.invoice_perturbations:
+                discount = perturb(doc, discount, state.invoice_perturbations.pop(0))
+            state.compute_amounts(doc, discount)
             store.put(doc)
             result = with_embeds(kind, doc, req, with_rows=True)
             event_object = shape(kind, doc, with_rows=False)
@@ -401,6 +424,16 @@ def register(app: SandboxApp) -> None:
             event_object,
         )
         return single(req, result, 201)
+
+    def perturb(doc: dict[str, Any], discount: Any, change: dict[str, Any]) -> Any:
+        """What a test asked the next invoice to get wrong: another currency, a row price, no discount."""
+        if change.get("currency"):
+            doc["currency"] = change["currency"]
+        if change.get("unit_amount_delta"):
+            row = next((r for r in doc["rows"] if "unit_amount" in r), None)
+            if row is not None:
+                row["unit_amount"] = money(Decimal(row["unit_amount"]) + Decimal(str(change["unit_amount_delta"])))
+        return None if change.get("drop_discount") else discount
 
     route("POST", "/v2/invoices")(lambda req: create_document("invoice", req))
     route("POST", "/v2/estimates")(lambda req: create_document("estimate", req))
