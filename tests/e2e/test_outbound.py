@@ -381,7 +381,7 @@ def test_a_discounted_gbp_quote_becomes_an_invoice_equal_to_it(stack, api, sells
 
 def test_an_invoice_forced_to_differ_is_a_failed_exchange_and_stays_a_draft(stack, api, sellsy):
     account_id = connect(stack, CONVERT_AND_VALIDATE)
-    scenario, intervention = accepted_quote(stack, api, sellsy, account_id, currency="GBP", discounted=True)
+    _, intervention = accepted_quote(stack, api, sellsy, account_id, currency="GBP", discounted=True)
     itv = intervention["id"]
     stack.sandbox.act("perturb-invoices", currency="EUR", drop_discount=True)
 

@@ -282,7 +282,7 @@ def invoicing_hold(intervention: Mapping[str, Any]) -> str | None:
     if not flags or (intervention.get("completion") or {}).get("force"):
         return None
     reasons = "; ".join(str(f.get("reason") or f.get("code")) for f in flags)
-    return f"not invoiced: {reasons}. Complete it again with \"force\": true to invoice it anyway"
+    return f'not invoiced: {reasons}. Complete it again with "force": true to invoice it anyway'
 
 
 def action_summary(action: TriggerAction) -> dict[str, Any]:
