@@ -1,26 +1,83 @@
-# Every target creates or reuses .venv with the pinned dependencies, so a fresh clone needs nothing else.
+# Every target creates or reuses the venv it needs from hash-pinned lock files, so a fresh clone needs nothing else.
 PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt | cksum | cut -d' ' -f1)
+PIP_INSTALL := -m pip install -q --disable-pip-version-check --require-hashes
+# Lock files (`make lock` compiles each from the .in file beside it; requirements.txt from infra/requirements/runtime.in).
+RUNTIME_LOCK := requirements.txt
+LOCAL_LOCK := infra/requirements/local.txt
+DEV_LOCK := tests/requirements.txt
+VALIDATE_LOCK := infra/requirements/validate.txt
+SAM_LOCK := infra/requirements/sam.txt
+# A venv is (re)installed whenever one of the lock files it is built from changes.
+stamp = $(1)/.installed-$(2)-$(shell cat $(3) | cksum | cut -d' ' -f1)
+LOCAL_STAMP := $(call stamp,$(VENV),local,$(RUNTIME_LOCK) $(LOCAL_LOCK))
+DEV_STAMP := $(call stamp,$(VENV),dev,$(RUNTIME_LOCK) $(LOCAL_LOCK) $(DEV_LOCK))
+VALIDATE_VENV := .local/validate-venv
+VALIDATE_STAMP := $(call stamp,$(VALIDATE_VENV),validate,$(VALIDATE_LOCK))
 SAM_VENV := .local/sam-venv
+SAM_STAMP := $(call stamp,$(SAM_VENV),sam,$(SAM_LOCK))
+LOCK_VENV := .local/lock-venv
+UV_VERSION := 0.13.9
+UV := $(LOCK_VENV)/bin/uv
 export PYTHONPATH := functions:.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv run up test chaos lint bench build validate spec clean
+.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build validate spec clean
 
-$(STAMP): requirements.txt tests/requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12), f"Python 3.12 needed, found {sys.version}"'
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+define make_venv
+	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	@$(1)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 12), f"Python 3.12 needed, found {sys.version}"'
+endef
 
-venv: $(STAMP)
+$(LOCAL_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK)
+	$(call make_venv,$(VENV))
+	$(BIN)/python $(PIP_INSTALL) -r $(LOCAL_LOCK)
+	@rm -f $(VENV)/.installed-local-* && touch $@
 
-run: venv  ## start the embedded default, run the main job against the Sellsy sandbox, print what happened
+# The dev lock holds the local one at the same versions, so installing it satisfies both.
+$(DEV_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK) $(DEV_LOCK)
+	$(call make_venv,$(VENV))
+	$(BIN)/python $(PIP_INSTALL) -r $(DEV_LOCK)
+	@rm -f $(VENV)/.installed-* && touch $@ $(LOCAL_STAMP)
+
+venv-local: $(LOCAL_STAMP)  ## runtime + embedded default (moto server, Sellsy sandbox): what run/up need
+
+venv: $(DEV_STAMP)  ## venv-local + test and lint tools
+
+$(VALIDATE_STAMP): $(VALIDATE_LOCK)
+	$(call make_venv,$(VALIDATE_VENV))
+	$(VALIDATE_VENV)/bin/python $(PIP_INSTALL) -r $(VALIDATE_LOCK)
+	@rm -f $(VALIDATE_VENV)/.installed-* && touch $@
+
+validate-venv: $(VALIDATE_STAMP)
+
+$(SAM_STAMP): $(SAM_LOCK)
+	$(call make_venv,$(SAM_VENV))
+	$(SAM_VENV)/bin/python $(PIP_INSTALL) -r $(SAM_LOCK)
+	@rm -f $(SAM_VENV)/.installed-* && touch $@
+
+sam-venv: $(SAM_STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# Keeps every pin already in a lock unless an input needs another; `make lock UPGRADE=1` moves all to the newest.
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.12 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+lock: $(UV)  ## re-resolve every lock file from its .in (after editing one)
+	$(COMPILE) infra/requirements/runtime.in -o $(RUNTIME_LOCK)
+	$(COMPILE) infra/requirements/local.in -o $(LOCAL_LOCK)
+	$(COMPILE) tests/requirements.in -o $(DEV_LOCK)
+	$(COMPILE) infra/requirements/validate.in -o $(VALIDATE_LOCK)
+	$(COMPILE) infra/requirements/sam.in -o $(SAM_LOCK)
+
+run: venv-local  ## start the embedded default, run the main job against the Sellsy sandbox, print what happened
 	$(BIN)/python -m infra.local run
 
-up: venv  ## start the embedded default and keep serving until Ctrl-C
+up: venv-local  ## start the embedded default and keep serving until Ctrl-C
 	$(BIN)/python -m infra.local up
 
 # pytest's exit status 5 means "no tests collected" (a PYTEST_ARGS selection that matched none): not a failure.
@@ -35,16 +92,12 @@ lint: venv
 bench: venv  ## measure the bars of README "Figures", write tests/bench/results.json
 	$(BIN)/python -m tests.bench
 
-validate: venv  ## SAM transform offline + cfn-lint on the result
-	$(BIN)/python -m infra.validate
+validate: $(VALIDATE_STAMP)  ## SAM transform offline + cfn-lint on the result
+	$(VALIDATE_VENV)/bin/python -m infra.validate
 
-$(SAM_VENV)/bin/sam:
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check -r infra/requirements-sam.txt
-
-build: $(SAM_VENV)/bin/sam  ## sam build: one artifact per function, no tests or infra inside
-	$(SAM_VENV)/bin/sam build --cached --parallel
-	$(SAM_VENV)/bin/python -m infra.check_build
+build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, then prove every handler starts from its artifact
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --cached --parallel
+	$(BIN)/python -m infra.check_artifact --lambda-build .aws-sam/build
 
 spec: venv  ## download the latest Sellsy OpenAPI file (online users only); tests use SELLSY_OPENAPI
 	$(BIN)/python -m infra.spec

@@ -4,6 +4,10 @@ cfn-lint on the SAM source alone misses errors inside SAM resources (a bad runti
 unknown property of an event); on the transformed CloudFormation it sees them. Tests in tests/infra
 assert on ``transformed_template()``.
 
+aws-sam-translator pins pydantic to one minor series, so the translator and cfn-lint live in their own
+venv (.local/validate-venv, `make validate-venv`), never in the one that runs the application's tests.
+Called from another venv, ``transformed_template()`` and ``lint()`` run this module in that one.
+
     python -m infra.validate              # exit 1 on any error or warning
     python -m infra.validate --print      # also print the transformed template (JSON)
 """
@@ -12,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
+import importlib.util
 import json
 import os
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -24,6 +31,7 @@ from infra.template_tools import REPO_ROOT, TEMPLATE_PATH
 REGION = "eu-west-3"
 # Local code locations are uploaded by `sam build`/`sam deploy`; the translator only accepts S3 URIs.
 PLACEHOLDER_CODE_URI = "s3://offline-placeholder/code.zip"
+VALIDATE_VENV = REPO_ROOT / ".local" / "validate-venv"
 
 
 class _NoManagedPolicies:
@@ -65,10 +73,41 @@ def transform_template(
     return transform(prepared, values, _NoManagedPolicies())
 
 
+def _in_validate_venv(*args: str, stdin: str | None = None) -> str:
+    """Run this module with ``args`` in the validate venv (created on first use), return its stdout."""
+    if Path(sys.prefix).resolve() == VALIDATE_VENV.resolve():
+        raise RuntimeError(f"{VALIDATE_VENV} lacks aws-sam-translator or cfn-lint: run `make validate-venv`")
+    VALIDATE_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VALIDATE_VENV.parent / "validate-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers may all get here at once
+        made = subprocess.run(["make", "-s", "validate-venv"], cwd=REPO_ROOT, capture_output=True, text=True)  # noqa: S607
+    if made.returncode != 0:
+        raise RuntimeError(f"make validate-venv failed:\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+    result = subprocess.run(  # noqa: S603 - our own venv and module
+        [str(VALIDATE_VENV / "bin" / "python"), "-m", "infra.validate", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": f"functions{os.pathsep}."},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"infra.validate {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def _importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 @cache
 def transformed_template() -> dict[str, Any]:
     """Transformed template.yaml of this repository (cached; callers must not mutate it)."""
-    return transform_template()
+    if _importable("samtranslator"):
+        return transform_template()
+    transformed: dict[str, Any] = json.loads(_in_validate_venv("--transform-only"))
+    return transformed
 
 
 def state_machine_definitions(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,6 +165,9 @@ def asl_graph_problems(definition: dict[str, Any], where: str = "") -> list[str]
 
 def lint(cfn: dict[str, Any]) -> list[str]:
     """cfn-lint findings (errors, warnings, informational) on a CloudFormation template, plus ASL checks."""
+    if not _importable("cfnlint"):
+        findings: list[str] = json.loads(_in_validate_venv("--lint-stdin", stdin=json.dumps(cfn)))
+        return findings
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
@@ -147,14 +189,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--template", default=str(TEMPLATE_PATH))
     parser.add_argument("--print", action="store_true", help="print the transformed template")
+    parser.add_argument("--transform-only", action="store_true", help="print the transformed template, no lint")
+    parser.add_argument("--lint-stdin", action="store_true", help="lint the CloudFormation JSON on stdin")
     args = parser.parse_args(argv)
+    if args.lint_stdin:
+        sys.stdout.write(json.dumps(lint(json.load(sys.stdin))) + "\n")
+        return 0
     try:
         cfn = transform_template(args.template)
     except Exception as error:  # the translator raises several types; all mean "template is invalid"
         sys.stderr.write(f"SAM transform failed: {error}\n")
         return 1
-    if args.print:
+    if args.print or args.transform_only:
         sys.stdout.write(json.dumps(cfn, indent=2) + "\n")
+    if args.transform_only:
+        return 0
     findings = lint(cfn)
     for finding in findings:
         sys.stderr.write(f"{finding}\n")
