@@ -236,16 +236,20 @@ def build_artifacts(functions: list[LambdaFunction], *, for_host: bool, cache_di
     """A build folder like .aws-sam/build: template.yaml and one folder per function.
 
     Functions sharing CodeUri, runtime and architecture get one artifact, as sam build builds them
-    once and copies the result to each; here each function's folder is a link to it.
+    once and copies the result to each; here each function's folder is a link to it. Every folder is
+    keyed on its inputs and never changed once made, so concurrent test workers can share them.
     """
-    out = cache_dir / ("host" if for_host else "lambda")
     with _locked(cache_dir / ".lock"):
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        shutil.copyfile(TEMPLATE_PATH, out / "template.yaml")
-        for function in functions:
-            (out / function.logical_id).symlink_to(_artifact(function, for_host, cache_dir), target_is_directory=True)
-    return out
+        artifacts = {function.logical_id: _artifact(function, for_host, cache_dir) for function in functions}
+        key = _digest(TEMPLATE_PATH.read_bytes(), *(f"{k}={v.name}".encode() for k, v in sorted(artifacts.items())))
+
+        def lay_out(folder: Path) -> None:
+            folder.mkdir(parents=True)
+            shutil.copyfile(TEMPLATE_PATH, folder / "template.yaml")
+            for logical_id, artifact in artifacts.items():
+                (folder / logical_id).symlink_to(artifact, target_is_directory=True)
+
+        return _replace_cached(cache_dir / "builds" / f"{'host' if for_host else 'lambda'}-{key}", lay_out)
 
 
 # ---------------------------------------------------------------------------------------------- checks

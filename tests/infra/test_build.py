@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from infra.check_artifact import (
-    CACHE_DIR,
     ELF_MACHINE,
     architecture_problems,
+    build_artifacts,
     check_artifacts,
     elf_machine,
     import_problems,
@@ -174,16 +174,11 @@ def test_import_check_fails_on_a_module_the_artifact_lacks_even_if_the_test_venv
     assert all("ModuleNotFoundError: No module named 'yaml'" in problem for problem in problems)
 
 
-@pytest.fixture(scope="module")
-def built_artifacts() -> list[str]:
-    """Runs the whole check once: builds the arm64 artifacts and the host twin (cached in .local/artifacts)."""
-    return check_artifacts()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_every_handler_starts_from_its_built_artifact_and_arm64_code_is_aarch64(built_artifacts):
-    assert built_artifacts == []
+def test_every_handler_starts_from_its_built_artifact_and_arm64_code_is_aarch64():
+    # Builds the arm64 artifacts and the host twin from the runtime lock (cached in .local/artifacts).
+    assert check_artifacts() == []
 
 
 @pytest.mark.slow
@@ -195,8 +190,8 @@ def test_every_handler_starts_from_its_built_artifact_and_arm64_code_is_aarch64(
         ("jsonpath_ng", {function.logical_id for function in FUNCTIONS}),  # Powertools data_masking imports it
     ],
 )
-def test_import_check_fails_when_the_artifact_lacks_a_runtime_dependency(built_artifacts, tmp_path, package, failing):
-    twin = CACHE_DIR / "host"
+def test_import_check_fails_when_the_artifact_lacks_a_runtime_dependency(tmp_path, package, failing):
+    twin = build_artifacts(FUNCTIONS, for_host=True)  # cached: the same twin as the check above
     for function in FUNCTIONS:
         # The real twin, minus one package: every other entry is a link to the built one.
         stripped = tmp_path / function.logical_id
