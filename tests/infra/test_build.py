@@ -55,15 +55,13 @@ def test_checker_accepts_a_complete_build(good_build):
     assert check_build(good_build) == []
 
 
-def test_checker_rejects_shipped_tests_missing_functions_and_x86_extensions(good_build):
+def test_checker_rejects_shipped_tests_and_missing_functions_or_packages(good_build):
     (good_build / "ApiFunction" / "tests").mkdir()
     shutil.rmtree(good_build / "ImportFunction")
-    (good_build / "WorkerFunction" / "pydantic_core" / "_core.cpython-312-x86_64-linux-gnu.so").write_bytes(b"")
     shutil.rmtree(good_build / "WebhookFunction" / "httpx")
     problems = check_build(good_build)
     assert "ApiFunction: ships tests/" in problems
     assert any(p.startswith("ImportFunction: no artifact") for p in problems)
-    assert any(p.startswith("WorkerFunction: x86_64 extension") for p in problems)
     assert "WebhookFunction: runtime package httpx is missing" in problems
 
 
@@ -89,8 +87,7 @@ def test_runtime_requirements_hold_no_dev_tools():
 def test_sam_build_produces_a_clean_artifact_per_function(tmp_path):
     if os.environ.get("RUN_SAM_BUILD") != "1":
         pytest.skip("slow (sam build downloads wheels): set RUN_SAM_BUILD=1, or run `make build`")
-    if not SAM.exists():
-        subprocess.run(["make", str(SAM.relative_to(REPO_ROOT))], cwd=REPO_ROOT, check=True, timeout=900)
+    subprocess.run(["make", "-s", "sam-venv"], cwd=REPO_ROOT, check=True, timeout=900)
     build_dir = tmp_path / "build"
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     result = subprocess.run(
