@@ -145,7 +145,7 @@ def test_completion_with_used_items_and_uploaded_pdf_runs_every_action(stack, ap
     for target, target_id in (("estimate", scenario.estimate_id), ("opportunity", scenario.opportunity_id)):
         [attached] = sandbox_files(stack.sandbox, target, target_id, f"report-{itv}.pdf")
         assert attached["_sha256"] == digest  # the field app's own PDF, byte for byte
-    [comment] = sandbox_comments(stack.sandbox, "opportunity", scenario.opportunity_id, itv)
+    [comment] = sandbox_comments(stack.sandbox, "opportunity", scenario.opportunity_id)
     assert comment["description"].startswith(f"Intervention {scenario.estimate['number']} terminée par Marc Dubois le ")
     # Links back: the intervention keeps deep links to the invoice and the files.
     stored = api.get(f"/accounts/{account_id}/interventions/{itv}").json()
@@ -252,7 +252,7 @@ def test_crashes_then_retries_and_a_replay_leave_exactly_one_of_each(stack, api,
     name = f"report-{itv}.pdf"
     assert len(sandbox_files(stack.sandbox, "estimate", scenario.estimate_id, name)) == 1
     assert len(sandbox_files(stack.sandbox, "opportunity", scenario.opportunity_id, name)) == 1
-    assert len(sandbox_comments(stack.sandbox, "opportunity", scenario.opportunity_id, itv)) == 1
+    assert len(sandbox_comments(stack.sandbox, "opportunity", scenario.opportunity_id)) == 1
 
 
 def test_address_changed_on_the_field_side_reaches_sellsy_without_echo(stack, api, sellsy):

@@ -22,8 +22,11 @@ from bridge.domain.accounts import (
     UploadReport,
 )
 
-# Sellsy's invoice.order_reference is limited to 100 characters.
+# A marker stays short: it once had to fit invoice.order_reference (100 characters), and old invoices
+# still carry it there.
 MAX_ORDER_REFERENCE = 100
+# The document custom field that holds markers: simple text, on documents, never printed on the PDF.
+MARKER_FIELD_CODE = "sellsy-bridge-marker"
 # The comment text Sellsy stores is free text; keep it well below any sane limit.
 MAX_COMMENT_CHARS = 5000
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
@@ -87,10 +90,9 @@ def action_tag(trigger: str, index: int) -> str:
 
 
 def marker(intervention_id: str, trigger: str, index: int) -> str:
-    """The tag carried by every object an action creates: ``[sb:{intervention}:{action}]``.
-
-    It always fits in ``order_reference`` (100 chars): a very long intervention id is hashed.
-    """
+    """The tag of the object an action creates: ``[sb:{intervention}:{action}]``, at most 100 characters
+    (a very long intervention id is hashed). Invoices keep it in a private custom field (never printed);
+    comments and files are recognised by their own content instead."""
     tag = action_tag(trigger, index)
     text = f"[sb:{intervention_id}:{tag}]"
     if len(text) <= MAX_ORDER_REFERENCE:
@@ -148,8 +150,9 @@ def template_facts(intervention: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def render_comment(template: str, intervention: Mapping[str, Any], mark: str) -> str:
-    """``{field}`` placeholders replaced by intervention facts, the marker appended.
+def render_comment(template: str, intervention: Mapping[str, Any]) -> str:
+    """``{field}`` placeholders replaced by intervention facts; the same text on every attempt, which is
+    how an interrupted comment is found again (a comment carries no marker: staff read it).
 
     An unknown placeholder is an error naming it (never a silent empty string), so that a typo in a
     template shows up in the exchange log.
@@ -162,8 +165,7 @@ def render_comment(template: str, intervention: Mapping[str, Any], mark: str) ->
             details={"unknown": unknown, "known": sorted(facts)},
         )
     text = _PLACEHOLDER.sub(lambda m: facts[m.group(1)], template).strip()
-    room = MAX_COMMENT_CHARS - len(mark) - 1
-    return f"{text[:room]} {mark}"
+    return text[:MAX_COMMENT_CHARS]
 
 
 def format_address(address: Mapping[str, Any]) -> str:
@@ -239,9 +241,9 @@ def invoice_rows_from_items(
     return rows
 
 
-def invoice_subject(intervention: Mapping[str, Any], mark: str) -> str:
-    base = str(intervention.get("subject") or f"Intervention {intervention.get('number') or intervention.get('id')}")
-    return f"{base} {mark}"
+def invoice_subject(intervention: Mapping[str, Any]) -> str:
+    """What the customer reads as the invoice's subject: the intervention's own, no marker."""
+    return str(intervention.get("subject") or f"Intervention {intervention.get('number') or intervention.get('id')}")
 
 
 def invoice_related(intervention: Mapping[str, Any]) -> list[dict[str, Any]]:

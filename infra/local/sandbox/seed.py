@@ -48,6 +48,8 @@ CUSTOM_FIELDS = (
     (2, "Fin de contrat", "contract-end", "date", ["document", "client", "opportunity"]),
     (3, "Code site", "site-code", "simple-text", ["document", "client", "prospect", "opportunity"]),
     (4, "Nombre d'équipements", "equipment-count", "numeric", ["document", "client", "opportunity"]),
+    # Where the connector keeps its exactly-once markers: documents only, never printed (show_on_pdf false).
+    (5, "Référence connecteur", "sellsy-bridge-marker", "simple-text", ["document"]),
 )
 SMART_TAGS = ("vip", "contrat-entretien", "chantier", "urgent", "parrainage", "relance")
 

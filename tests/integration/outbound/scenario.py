@@ -101,15 +101,32 @@ def store_intervention(account_id: str, scenario: Scenario, *, status: str = "sc
     return intervention
 
 
+# The sandbox's document custom field that keeps the connector's markers (code sellsy-bridge-marker).
+MARKER_FIELD_ID = 5
+
+
 def invoices_with(sellsy: SellsyClient, company_id: int, marker_part: str) -> list[dict[str, Any]]:
-    """Invoices of the company whose order reference or subject carries the marker text."""
+    """Invoices of the company whose private marker field carries the text; each is also checked to
+    show no marker where the customer reads (subject, order reference)."""
     found = []
     for invoice in sellsy.iterate(
-        "/invoices/search", search=True, filters={"related_objects": [{"type": "company", "id": company_id}]}
+        "/invoices/search",
+        search=True,
+        filters={"related_objects": [{"type": "company", "id": company_id}]},
+        embed=[f"cf.{MARKER_FIELD_ID}"],
     ):
-        if marker_part in str(invoice.get("order_reference") or "") or marker_part in str(invoice.get("subject")):
+        values = [str(v.get("value") or "") for v in invoice["_embed"]["custom_fields"] if v["id"] == MARKER_FIELD_ID]
+        if any(marker_part in v for v in values):
+            assert_no_visible_marker(invoice)
             found.append(sellsy.get(f"/invoices/{invoice['id']}"))
     return found
+
+
+def assert_no_visible_marker(invoice: dict[str, Any]) -> None:
+    for name in ("subject", "order_reference", "note"):
+        assert "[sb:" not in str(invoice.get(name) or ""), (
+            f"a marker shows in the invoice's {name}: {invoice.get(name)}"
+        )
 
 
 def row_summary(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -127,11 +144,18 @@ def sandbox_files(sandbox: Any, target: str, target_id: int, name: str) -> list[
     return [f for f in files if f["name"] == name and {"type": target, "id": target_id} in f["related"]]
 
 
-def sandbox_comments(sandbox: Any, target: str, target_id: int, text_part: str) -> list[dict[str, Any]]:
+def sandbox_comments(sandbox: Any, target: str, target_id: int, text_part: str = "") -> list[dict[str, Any]]:
+    """Comments on one object whose text holds ``text_part``; none may carry a marker (staff read them)."""
     comments = sandbox.state("comments")["comments"]
-    return [c for c in comments if {"type": target, "id": target_id} in c["related"] and text_part in c["description"]]
+    found = [c for c in comments if {"type": target, "id": target_id} in c["related"] and text_part in c["description"]]
+    assert all("[sb:" not in c["description"] for c in found), "a marker shows in a comment"
+    return found
 
 
 def sandbox_invoices(sandbox: Any, marker_part: str) -> list[dict[str, Any]]:
+    """Invoices in the sandbox's state whose private marker field holds the text (none visible)."""
     invoices = sandbox.state("invoices")["invoices"]
-    return [i for i in invoices if marker_part in str(i.get("order_reference") or "")]
+    found = [i for i in invoices if marker_part in str(i["_custom_fields"].get(str(MARKER_FIELD_ID)) or "")]
+    for invoice in found:
+        assert_no_visible_marker(invoice)
+    return found

@@ -90,7 +90,8 @@ def test_convert_quote_creates_one_invoice_whose_rows_match_the_estimate(aws, se
     mark = marker(intervention.id, "invoice", 0)
     [invoice] = invoices_with(sellsy, scenario.company_id, mark)
     assert str(invoice["id"]) == outcome.sellsy_id
-    assert invoice["order_reference"] == mark
+    # The marker is only in the private custom field (invoices_with checks subject and order reference).
+    assert invoice["subject"] == scenario.estimate["subject"] and not invoice["order_reference"]
     assert invoice["parent"] == {"id": scenario.estimate_id, "type": "estimate"}
     assert invoice["status"] == ("due" if validate else "draft")
     assert row_summary(invoice["rows"]) == row_summary(scenario.estimate["rows"])
@@ -210,11 +211,11 @@ def test_generated_report_goes_to_estimate_and_opportunity_and_comment_is_added(
         assert attached["_sha256"] == digest
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Marc Dubois" in text and scenario.skus[0] in text and "Filtre remplacé" in text
-    [comment] = sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention.id)
+    [comment] = sandbox_comments(sandbox, "opportunity", scenario.opportunity_id)
     assert comment["description"].startswith(
         f"Intervention {scenario.estimate['number']} terminée par Marc Dubois le 2026-11-20."
     )
-    assert comment["description"].endswith(marker(intervention.id, "job done", 3))
+    assert comment["description"].endswith("2 × " + scenario.skus[1])  # the text alone: no marker appended
     stored = field_repo.get_intervention(account_id, intervention.id)
     assert len(stored.sellsy_links["files"]) == 2 and len(stored.sellsy_links["invoices"]) == 1
 
@@ -262,7 +263,7 @@ def test_crashes_in_every_action_then_retries_and_replay_leave_one_of_each(aws, 
     name = f"report-{intervention.id}.pdf"
     assert len(sandbox_files(sandbox, "estimate", scenario.estimate_id, name)) == 1
     assert len(sandbox_files(sandbox, "opportunity", scenario.opportunity_id, name)) == 1
-    assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention.id)) == 1
+    assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id)) == 1
 
 
 def test_completion_schedules_the_next_recurring_intervention(aws, sellsy):

@@ -58,7 +58,7 @@ def assert_one_of_each(sandbox: Any, scenario: Any, intervention_id: str) -> Non
     name = f"report-{intervention_id}.pdf"
     assert len(sandbox_files(sandbox, "estimate", scenario.estimate_id, name)) == 1
     assert len(sandbox_files(sandbox, "opportunity", scenario.opportunity_id, name)) == 1
-    assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id, intervention_id)) == 1
+    assert len(sandbox_comments(sandbox, "opportunity", scenario.opportunity_id)) == 1
 
 
 def test_lost_answers_and_5xx_on_writes_never_duplicate(aws, sandbox_factory, monkeypatch):

@@ -8,7 +8,10 @@ as Sellsy computed them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,6 +24,12 @@ from tests.integration.outbound.scenario import invoices_with, make_scenario, ro
 from tests.integration.outbound.test_completion_flow import completed, make_account, message
 
 CONVERT = [{"name": "invoice", "actions": [{"type": "convert_quote", "validate": True}]}]
+
+
+@pytest.fixture(autouse=True)
+def short_lease(monkeypatch):
+    # A crashed attempt keeps its lease; the retry runs at once instead of waiting for it to expire.
+    monkeypatch.setenv("OUTBOUND_LEASE_SECONDS", "0")
 
 
 @pytest.fixture
@@ -142,3 +151,64 @@ def test_a_flagged_intervention_is_invoiced_only_when_the_completion_says_force(
     [done] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
     assert done.state == "done", done.reason
     assert len(invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0))) == 1
+
+
+@contextmanager
+def sandbox_state_lock(sandbox: Any) -> Iterator[Any]:
+    """The in-process sandbox's state, locked (to take the account's marker field away for one test)."""
+    state = sandbox.app.state
+    with state.lock:
+        yield state
+
+
+class CrashAfterCreate:
+    """The client, except that the first ``POST /invoices`` reaches Sellsy and then the worker dies,
+    before anything (ledger id, marker) is recorded: the invoice exists, unmarked."""
+
+    def __init__(self, client):
+        self.client, self.crashed = client, False
+
+    def post(self, path, **kwargs):
+        answer = self.client.post(path, **kwargs)
+        if path == "/invoices" and not self.crashed:
+            self.crashed = True
+            raise RuntimeError("worker died after Sellsy created the invoice")
+        return answer
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+@pytest.mark.parametrize("kind", ["convert_quote", "invoice_from_items"])
+def test_an_invoice_left_unmarked_by_a_crash_is_found_again_not_made_twice(aws, sellsy, kind):
+    account_id = make_account([{"name": "invoice", "actions": [{"type": kind, "validate": True}]}])
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+    crashing = CrashAfterCreate(sellsy)
+
+    with pytest.raises(RuntimeError, match="worker died"):
+        run_completion(message(account_id, intervention.id), sellsy=crashing)
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=crashing).outcomes
+
+    assert outcome.state == "done" and outcome.adopted, outcome.reason
+    [invoice] = invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0))
+    assert str(invoice["id"]) == outcome.sellsy_id and invoice["status"] == "due"
+    company = [{"type": "company", "id": scenario.company_id}]
+    assert len(list(sellsy.iterate("/invoices/search", search=True, filters={"related_objects": company}))) == 1
+
+
+def test_without_the_marker_field_no_invoice_is_made_and_the_exchange_says_how_to_add_it(aws, sandbox, sellsy):
+    account_id = make_account(CONVERT)
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+    with sandbox_state_lock(sandbox) as state:
+        field = state.custom_fields.pop(5)
+    try:
+        [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+    finally:
+        with sandbox_state_lock(sandbox) as state:
+            state.custom_fields[5] = field
+    assert (outcome.state, outcome.code) == ("failed", "marker_field_missing")
+    assert "sellsy-bridge-marker" in outcome.reason and "not shown on PDF" in outcome.reason
+    company = [{"type": "company", "id": scenario.company_id}]
+    assert list(sellsy.iterate("/invoices/search", search=True, filters={"related_objects": company})) == []

@@ -58,19 +58,60 @@ def test_a_prospect_is_an_error_unless_conversion_is_allowed():
     )
 
 
-def test_invoice_marker_matches_order_reference_or_subject_suffix_only():
-    mark = "[sb:est-1:t.abc123.0]"
+MARK = "[sb:est-1:t.abc123.0]"
+CUSTOMER = [{"type": "company", "id": 4}, {"type": "opportunity", "id": 9}]
+
+
+def cf(value: str | None) -> dict[str, Any]:
+    return {"_embed": {"custom_fields": [{"id": 5, "value": value}]}}
+
+
+def test_invoice_marker_is_found_in_the_private_field_first():
     pages = {
         "/invoices/search": [
-            {"id": 1, "order_reference": "", "subject": f"{mark} moved"},
-            {"id": 2, "order_reference": "[sb:est-1:t.abc123.1]", "subject": "x"},
-            {"id": 3, "order_reference": "", "subject": f"Entretien {mark}"},
+            {"id": 1, "order_reference": "", "subject": f"{MARK} moved", **cf(None)},
+            {"id": 2, "order_reference": "", "subject": "x", **cf("[sb:est-1:t.abc123.1]")},
+            {"id": 3, "order_reference": "", "subject": "Entretien", **cf(MARK)},
         ]
     }
     sellsy = Scripted(pages=pages)
-    found = sellsy_ops.find_invoice(sellsy, [{"type": "company", "id": 4}, {"type": "opportunity", "id": 9}], mark)
+    found = sellsy_ops.find_invoice(sellsy, CUSTOMER, MARK, field_id=5)
     assert found is not None and found["id"] == 3
     assert sellsy.calls[0][2] == {"related_objects": [{"type": "company", "id": 4}]}
+
+
+def test_invoices_marked_before_the_move_are_still_found():
+    pages = {"/invoices/search": [{"id": 7, "order_reference": MARK, "subject": "Entretien", **cf(None)}]}
+    assert sellsy_ops.find_invoice(Scripted(pages=pages), CUSTOMER, MARK, field_id=5)["id"] == 7
+
+
+def test_an_unmarked_invoice_made_since_the_attempt_is_adopted_only_if_it_is_the_one():
+    since = "2026-11-20T10:00:00+00:00"
+    own = {"id": 8, "order_reference": "", "subject": "Entretien", "parent": {"type": "estimate", "id": 1}, **cf(None)}
+    other = {"id": 9, "order_reference": "", "subject": "Autre", **cf(None)}
+    pages = {"/invoices/search": [other, own]}
+
+    def is_own(invoice: Any) -> bool:
+        return (invoice.get("parent") or {}).get("id") == 1
+
+    sellsy = Scripted(pages=pages)
+    assert sellsy_ops.find_invoice(sellsy, CUSTOMER, MARK, field_id=5, since=since, orphan=is_own)["id"] == 8
+    assert sellsy.calls[0][2]["created"] == {"start": since}
+    # Without a start time nothing unmarked is adopted, and two candidates are one too many.
+    assert sellsy_ops.find_invoice(Scripted(pages=pages), CUSTOMER, MARK, field_id=5, orphan=is_own) is None
+    twice = {"/invoices/search": [own, {**own, "id": 10}]}
+    assert (
+        sellsy_ops.find_invoice(Scripted(pages=twice), CUSTOMER, MARK, field_id=5, since=since, orphan=is_own) is None
+    )
+
+
+def test_the_marker_field_must_exist_and_never_print():
+    field = {"id": 5, "code": "sellsy-bridge-marker", "type": "simple-text", "show_on_pdf": False}
+    assert sellsy_ops.marker_field(Scripted(pages={"/custom-fields/search": [field]})) == 5
+    with pytest.raises(sellsy_ops.MarkerFieldUnusable, match="not shown on PDF"):
+        sellsy_ops.marker_field(Scripted(pages={"/custom-fields/search": [{**field, "show_on_pdf": True}]}))
+    with pytest.raises(sellsy_ops.MarkerFieldUnusable, match="no document custom field"):
+        sellsy_ops.marker_field(Scripted(pages={"/custom-fields/search": []}))
 
 
 def test_catalogue_keeps_exact_non_archived_references():

@@ -82,17 +82,14 @@ def test_report_file_name_is_safe():
     assert report_file_name("../a b") == "report-a-b.pdf"
 
 
-def test_comment_template_renders_fields_and_ends_with_marker():
-    mark = marker("itv-42", "done", 0)
-    text = render_comment("Job {number} done by {technician} at {address}: {used_items}", INTERVENTION, mark)
-    assert text == (
-        "Job INT-0042 done by Marc Dubois at 3 rue des Lilas, 69003 Lyon, FR: 2 × PUMP-1, 1.50 × LAB-H " + mark
-    )
+def test_comment_template_renders_fields_and_carries_no_marker():
+    text = render_comment("Job {number} done by {technician} at {address}: {used_items}", INTERVENTION)
+    assert text == "Job INT-0042 done by Marc Dubois at 3 rue des Lilas, 69003 Lyon, FR: 2 × PUMP-1, 1.50 × LAB-H"
 
 
 def test_comment_template_with_unknown_field_is_a_clear_error():
     with pytest.raises(TemplateFieldUnknown, match="tecnician"):
-        render_comment("Done by {tecnician}", INTERVENTION, "[m]")
+        render_comment("Done by {tecnician}", INTERVENTION)
 
 
 def test_rows_match_skus_and_resolve_tax_by_value():

@@ -6,8 +6,9 @@ between Sellsy's answer and our ledger write is adopted instead of re-created.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bridge.domain import quote_invoice
@@ -29,6 +30,8 @@ class ActionContext:
     remember: Callable[[str, str], None] = lambda sellsy_type, sellsy_id: None
     # Reads made by one step and reused by the next (the quote read by create, compared by finish).
     seen: dict[str, Any] = field(default_factory=dict)
+    # When the first attempt of this action started (ledger intent): objects made since may be its own.
+    since: str | None = None
 
     @property
     def host(self) -> str:
@@ -70,28 +73,57 @@ class InvoiceLeftAsDraft(quote_invoice.InvoiceDiffersFromQuote):
         self.created = created
 
 
+# Clocks differ: an invoice created a little before our recorded intent may still be the attempt's own.
+CLOCK_MARGIN = timedelta(minutes=10)
+
+
+def _since(ctx: ActionContext) -> str | None:
+    if not ctx.since:
+        return None
+    return (datetime.fromisoformat(ctx.since) - CLOCK_MARGIN).isoformat(timespec="seconds")
+
+
 class _InvoiceAction:
-    """Shared by both invoicing actions: marker search, prospect check, validation step."""
+    """Shared by both invoicing actions: marker search, prospect check, marker, check, validation.
+
+    The marker lives in a document custom field that is never printed (not in the subject or the order
+    reference, which the customer reads). It is written right after the invoice is created, and again
+    by ``finish`` if an interruption left it out.
+    """
+
+    def _field(self, sellsy: SellsyPort, ctx: ActionContext) -> int:
+        if "marker_field" not in ctx.seen:
+            ctx.seen["marker_field"] = sellsy_ops.marker_field(sellsy)
+        return int(ctx.seen["marker_field"])
+
+    def is_own(self, ctx: ActionContext, invoice: Mapping[str, Any]) -> bool:
+        """Whether an unmarked invoice is what this action creates (its subject; no quote behind it)."""
+        return invoice.get("subject") == rules.invoice_subject(ctx.intervention) and not invoice.get("parent")
 
     def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None:
         related = rules.invoice_related(ctx.intervention)
-        found = sellsy_ops.find_invoice(sellsy, related, ctx.mark)
+        found = sellsy_ops.find_invoice(
+            sellsy,
+            related,
+            ctx.mark,
+            field_id=self._field(sellsy, ctx),
+            since=_since(ctx),
+            orphan=lambda invoice: self.is_own(ctx, invoice),
+        )
         return None if found is None else _invoice(found["id"], ctx, {"status": found.get("status")})
 
     def _base_payload(self, sellsy: SellsyPort, ctx: ActionContext) -> dict[str, Any]:
+        self._field(sellsy, ctx)  # no invoice is made without a place for its marker
         kind, customer_id = rules.customer_ref(ctx.intervention)
         convert = ctx.account.settings.convert_prospects
         sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
-        return {
-            "related": rules.invoice_related(ctx.intervention),
-            "subject": rules.invoice_subject(ctx.intervention, ctx.mark),
-            "order_reference": ctx.mark,
-        }
+        return {"related": rules.invoice_related(ctx.intervention), "subject": rules.invoice_subject(ctx.intervention)}
 
     def _post(self, sellsy: SellsyPort, ctx: ActionContext, payload: dict[str, Any]) -> Created:
         answer = sellsy.post("/invoices", json=payload)
-        # Remembered at once: a later step that fails (check, validation) continues from this invoice.
+        # Remembered at once: a later step that fails (marker, check, validation) continues from it.
         ctx.remember("invoice", str(answer["id"]))
+        sellsy_ops.write_marker(sellsy, answer["id"], self._field(sellsy, ctx), ctx.mark)
         return _invoice(answer["id"], ctx, {"status": answer.get("status")})
 
     def check(self, sellsy: SellsyPort, ctx: ActionContext, invoice: dict[str, Any]) -> None:
@@ -100,7 +132,10 @@ class _InvoiceAction:
     def finish(self, sellsy: SellsyPort, ctx: ActionContext, created: Created) -> Created:
         action = ctx.planned.action
         assert isinstance(action, ConvertQuote | InvoiceFromItems)
-        invoice = sellsy_ops.read_invoice(sellsy, created.sellsy_id)
+        field_id = self._field(sellsy, ctx)
+        invoice = sellsy_ops.read_invoice(sellsy, created.sellsy_id, embed=[f"cf.{field_id}"])
+        if sellsy_ops.marker_value(invoice, field_id) != ctx.mark:
+            sellsy_ops.write_marker(sellsy, created.sellsy_id, field_id, ctx.mark)
         self.check(sellsy, ctx, invoice)
         status = invoice.get("status")
         if action.validate_invoice and status == "draft":
@@ -120,6 +155,11 @@ class ConvertQuoteAction(_InvoiceAction):
             _, estimate_id = rules.target_document(ctx.intervention, "estimate")
             ctx.seen["quote"] = sellsy_ops.read_quote(sellsy, estimate_id)
         return dict(ctx.seen["quote"])
+
+    def is_own(self, ctx: ActionContext, invoice: Mapping[str, Any]) -> bool:
+        estimate_id = ctx.intervention.get("estimate_id")
+        parent = invoice.get("parent") or {}
+        return parent.get("type") == "estimate" and str(parent.get("id")) == str(estimate_id)
 
     def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
         quote = self._quote(sellsy, ctx)
@@ -207,15 +247,18 @@ class AddCommentAction:
         return rules.target_document(ctx.intervention, action.target)
 
     def find(self, sellsy: SellsyPort, ctx: ActionContext) -> Created | None:
+        action = ctx.planned.action
+        assert isinstance(action, AddComment)
         target, target_id = self._target(ctx)
-        found = sellsy_ops.find_comment(sellsy, target, target_id, ctx.mark)
+        text = rules.render_comment(action.template, ctx.intervention)
+        found = sellsy_ops.find_comment(sellsy, target, target_id, text, ctx.mark)
         return None if found is None else Created("comment", str(found["id"]), detail={"target": target})
 
     def create(self, sellsy: SellsyPort, ctx: ActionContext) -> Created:
         action = ctx.planned.action
         assert isinstance(action, AddComment)
         target, target_id = self._target(ctx)
-        text = rules.render_comment(action.template, ctx.intervention, ctx.mark)
+        text = rules.render_comment(action.template, ctx.intervention)
         answer = sellsy.post("/comments", json={"description": text, "related": [{"type": target, "id": target_id}]})
         return Created("comment", str(answer["id"]), detail={"target": target})
 

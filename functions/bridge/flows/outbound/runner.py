@@ -133,6 +133,7 @@ def run_action(
         )
 
     ctx = make_context(remember)
+    ctx.since = entry.intent_at
     outcome = Outcome(planned.key, planned.kind, "done")
     try:
         outcome.request = action.request_summary(ctx)

@@ -6,11 +6,11 @@ fake in unit tests), so the flows never build clients themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from bridge.domain.sellsy_rules import UnknownValue, resolve_tax_id
-from bridge.domain.triggers import OutboundRuleError, decimal_text
+from bridge.domain.triggers import MARKER_FIELD_CODE, OutboundRuleError, decimal_text
 
 FILE_ROUTES = {"estimate": "/estimates/{id}/files", "opportunity": "/opportunities/{id}/files"}
 CUSTOMER_ROUTES = {"company": "/companies/{id}", "individual": "/individuals/{id}"}
@@ -32,17 +32,84 @@ class CustomerIsProspect(OutboundRuleError):
     code = "customer_is_prospect"
 
 
+class MarkerFieldUnusable(OutboundRuleError):
+    code = "marker_field_missing"
+
+
+MARKER_FIELD_HELP = (
+    f"create it in Sellsy (Settings > Custom fields): type simple text, on documents, code {MARKER_FIELD_CODE!r}, "
+    "not shown on PDF. The connector keeps in it the marker that finds an interrupted invoice again"
+)
+
+
 # --- marker searches -----------------------------------------------------------------------------
 
 
-def find_invoice(sellsy: SellsyPort, related: list[dict[str, Any]], mark: str) -> dict[str, Any] | None:
-    """The invoice carrying ``mark`` (order_reference or subject suffix) among the customer's invoices."""
+def marker_field(sellsy: SellsyPort) -> int:
+    """The id of the document custom field that keeps markers; refused if missing or printed on PDFs."""
+    for definition in sellsy.iterate("/custom-fields/search", search=True, filters={"related_object": "document"}):
+        if definition.get("code") != MARKER_FIELD_CODE:
+            continue
+        if definition.get("show_on_pdf") or definition.get("type") != "simple-text":
+            raise MarkerFieldUnusable(
+                f"the custom field {MARKER_FIELD_CODE!r} must be simple text and not shown on PDF (customers "
+                f"would read the marker); {MARKER_FIELD_HELP}",
+                details={"custom_field_id": definition.get("id")},
+            )
+        return int(definition["id"])
+    raise MarkerFieldUnusable(f"no document custom field has the code {MARKER_FIELD_CODE!r}; {MARKER_FIELD_HELP}")
+
+
+def marker_value(document: Mapping[str, Any], field_id: int) -> str | None:
+    """The marker a document carries in its custom field (``embed[]=cf.{id}``), if any."""
+    for value in (document.get("_embed") or {}).get("custom_fields") or []:
+        if isinstance(value, Mapping) and value.get("id") == field_id and value.get("value"):
+            return str(value["value"])
+    return None
+
+
+def write_marker(sellsy: SellsyPort, invoice_id: int | str, field_id: int, mark: str) -> None:
+    sellsy.put(f"/invoices/{invoice_id}/custom-fields", json=[{"id": field_id, "value": mark}])
+
+
+def find_invoice(
+    sellsy: SellsyPort,
+    related: list[dict[str, Any]],
+    mark: str,
+    *,
+    field_id: int,
+    since: str | None = None,
+    orphan: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> dict[str, Any] | None:
+    """The customer's invoice carrying ``mark``, or the one an interrupted attempt left without it.
+
+    The marker is in the private custom field, or (invoices made before it moved there) in
+    ``order_reference`` or at the end of the subject. An invoice created after the attempt started
+    (``since``) with no marker at all, that ``orphan`` recognises as the one this action makes, is the
+    attempt's own: the marker is written in a second call, so a crash between the two leaves one.
+    """
     customer = [r for r in related if r["type"] in ("company", "individual")][:1]
+    filters: dict[str, Any] = {"related_objects": customer}
+    if since:
+        filters["created"] = {"start": since}
+    unmarked: list[dict[str, Any]] = []
     for invoice in sellsy.iterate(
-        "/invoices/search", search=True, filters={"related_objects": customer}, order="created", direction="desc"
+        "/invoices/search",
+        search=True,
+        filters=filters,
+        embed=[f"cf.{field_id}"],
+        order="created",
+        direction="desc",
     ):
-        if invoice.get("order_reference") == mark or str(invoice.get("subject") or "").endswith(mark):
+        found = marker_value(invoice, field_id)
+        if found == mark or invoice.get("order_reference") == mark or str(invoice.get("subject") or "").endswith(mark):
             return dict(invoice)
+        if found is None and not str(invoice.get("order_reference") or "").startswith("[sb:"):
+            unmarked.append(dict(invoice))
+    if since and orphan is not None:
+        candidates = [invoice for invoice in unmarked if orphan(invoice)]
+        if len(candidates) == 1:
+            return candidates[0]
     return None
 
 
@@ -53,10 +120,13 @@ def find_file(sellsy: SellsyPort, target: str, target_id: int, name: str) -> dic
     return None
 
 
-def find_comment(sellsy: SellsyPort, target: str, target_id: int, mark: str) -> dict[str, Any] | None:
+def find_comment(sellsy: SellsyPort, target: str, target_id: int, text: str, mark: str) -> dict[str, Any] | None:
+    """The comment this action writes: the same text on the same object (or, written before comments
+    lost their marker, a text ending with it)."""
     filters = {"related_objects": [{"type": target, "id": target_id}]}
     for comment in sellsy.iterate("/comments/search", search=True, filters=filters):
-        if str(comment.get("description") or "").rstrip().endswith(mark):
+        description = str(comment.get("description") or "").strip()
+        if description == text.strip() or description.endswith(mark):
             return dict(comment)
     return None
 
@@ -111,8 +181,9 @@ def ensure_invoiceable(sellsy: SellsyPort, kind: str, customer_id: int, *, conve
     return "converted"
 
 
-def read_invoice(sellsy: SellsyPort, invoice_id: int | str) -> dict[str, Any]:
-    return dict(sellsy.get(f"/invoices/{invoice_id}") or {})
+def read_invoice(sellsy: SellsyPort, invoice_id: int | str, *, embed: list[str] | None = None) -> dict[str, Any]:
+    params = {"embed[]": embed} if embed else None
+    return dict(sellsy.get(f"/invoices/{invoice_id}", params=params) or {})
 
 
 def read_quote(sellsy: SellsyPort, estimate_id: int) -> dict[str, Any]:
