@@ -235,7 +235,8 @@ def differences(quote: Mapping[str, Any], invoice: Mapping[str, Any]) -> list[di
         write_discount(invoice.get("discount")),
     )
     for name in ("invoicing_address_id", "delivery_address_id"):
-        differ(name, quote.get(name), invoice.get(name))
+        if quote.get(name):  # a quote with no address of its own leaves the customer's to Sellsy
+            differ(name, quote.get(name), invoice.get(name))
     quote_rows, invoice_rows = list(quote.get("rows") or []), list(invoice.get("rows") or [])
     differ("rows.count", len(quote_rows), len(invoice_rows))
     for index, (q, i) in enumerate(zip(quote_rows, invoice_rows, strict=False)):

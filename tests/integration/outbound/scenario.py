@@ -7,6 +7,7 @@ items and a labour line), so tests never depend on the seed's random data nor on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +41,14 @@ def make_scenario(
     currency: str | None = None,
     discounted: bool = False,
     status: str = "accepted",
+    address: Callable[[int], Any] | None = None,
 ) -> Scenario:
-    """``discounted``: a 10 % discount on the first row, 5.00 off the labour line and 10 % off the whole."""
+    """``discounted``: a 10 % discount on the first row, 5.00 off the labour line and 10 % off the whole;
+    ``address``: called with the new company's id before the quote is made (to give it an address)."""
     tag = uuid.uuid4().hex[:6]
     company = sellsy.post("/companies", json={"type": customer_type, "name": f"Outbound {tag} SARL"})
+    if address is not None:
+        address(company["id"])
     steps = sellsy.get("/opportunities/pipelines/1/steps")["data"]
     opportunity = sellsy.post(
         "/opportunities",

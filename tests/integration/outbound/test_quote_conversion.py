@@ -212,3 +212,34 @@ def test_without_the_marker_field_no_invoice_is_made_and_the_exchange_says_how_t
     assert "sellsy-bridge-marker" in outcome.reason and "not shown on PDF" in outcome.reason
     company = [{"type": "company", "id": scenario.company_id}]
     assert list(sellsy.iterate("/invoices/search", search=True, filters={"related_objects": company})) == []
+
+
+def new_address(sellsy, company_id: int, street: str) -> int:
+    body = {
+        "name": street,
+        "address_line_1": street,
+        "postal_code": "69003",
+        "city": "Lyon",
+        "country_code": "FR",
+        "is_invoicing_address": True,
+        "is_delivery_address": True,
+    }
+    return int(sellsy.post(f"/companies/{company_id}/addresses", json=body)["id"])
+
+
+def test_the_invoice_keeps_the_quotes_own_addresses_after_the_customer_moved(aws, sellsy):
+    account_id = make_account(CONVERT)
+    scenario = make_scenario(sellsy, address=lambda company_id: new_address(sellsy, company_id, "3 rue des Lilas"))
+    quote = sellsy.get(f"/estimates/{scenario.estimate_id}")
+    moved = new_address(sellsy, scenario.company_id, "8 avenue Foch")  # the customer's current address now
+    assert quote["invoicing_address_id"] and moved != quote["invoicing_address_id"]
+    intervention = completed(account_id, scenario)
+
+    [outcome] = run_completion(message(account_id, intervention.id), sellsy=sellsy).outcomes
+
+    assert outcome.state == "done", outcome.reason
+    [invoice] = invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0))
+    assert (invoice["invoicing_address_id"], invoice["delivery_address_id"]) == (
+        quote["invoicing_address_id"],
+        quote["delivery_address_id"],
+    )

@@ -143,3 +143,10 @@ def test_force_is_a_strict_boolean_outside_the_fingerprint():
     assert plain.fingerprint() == forced.fingerprint()  # the same work, a decision about it
     with pytest.raises(ValidationError):
         CompletionRequest.model_validate({"technician": "Marc", "force": "yes"})
+
+
+def test_a_quote_without_an_address_of_its_own_leaves_the_customers_to_sellsy():
+    quote = {**QUOTE, "invoicing_address_id": 0, "delivery_address_id": None}
+    invoice = {**invoice_like(quote), "invoicing_address_id": 40, "delivery_address_id": 41}
+    assert qi.differences(quote, invoice) == []
+    assert "invoicing_address_id" not in qi.invoice_fields(quote)
