@@ -170,3 +170,7 @@ def show_summary(answers: dict[str, dict[str, Any]]) -> None:
             for stream, c in sorted((p.get("counters") or {}).items())
         ]
         table(rows, ["stream", "created", "updated", "unchanged", "locked-skipped", "not seen"])
+        if p.get("reconciliation"):
+            from bridge.flows.importer.reconciliation import headline
+
+            say(headline(p["reconciliation"]))

@@ -81,3 +81,17 @@ def test_sandbox_rejects_bodies_the_file_forbids_with_field_details(sandbox: San
     details = response.json()["error"]["details"]
     assert details["email"].endswith("is not of type 'string'")
     assert "not_a_field" in json.dumps(details)
+
+
+def test_progress_invoice_rows_conform_and_stray_row_fields_are_reported(
+    sellsy_contract: ContractValidator, sandbox: Sandbox
+) -> None:
+    """The file's progress rows (`allOf` over the plain row) are read as "plain row fields + progress ones"."""
+    headers = {"Authorization": f"Bearer {sandbox.access_token()}"}
+    progress = next(d for d in sandbox.state("invoices")["invoices"] if d.get("is_progress_invoice"))
+    body = httpx.get(f"{sandbox.api_url}/invoices/{progress['id']}", headers=headers).raise_for_status().json()
+    assert body["rows"][0]["type"].startswith("progress-") and "progress_percentage" in body["rows"][0]
+    path = f"/v2/invoices/{progress['id']}"
+    assert _check(sellsy_contract, "GET", path, None, 200, body) == []
+    body["rows"][0]["invented"] = "1"
+    assert _check(sellsy_contract, "GET", path, None, 200, body)

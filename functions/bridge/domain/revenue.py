@@ -14,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from bridge.domain import reconciliation
 from bridge.domain.currency import BaseCurrencyConverter, Conversion, parse_day
+from bridge.domain.reconciliation import dec
 
 CUSTOMERS = "customers"
 PRODUCTS = "products"
@@ -31,19 +33,12 @@ CREDIT_NOTE_LINES = "credit_note_lines"
 STREAMS = (CUSTOMERS, PRODUCTS, PRICES, INVOICES, INVOICE_LINES, CREDIT_NOTES, CREDIT_NOTE_LINES)
 LINE_STREAM = {INVOICES: INVOICE_LINES, CREDIT_NOTES: CREDIT_NOTE_LINES}
 
-# Row types that carry revenue; comment/title/sub-total/break rows are layout only.
-REVENUE_ROW_TYPES = frozenset({"single", "catalog", "shipping", "packaging"})
+# Row types that carry revenue (reconciliation.py lists every row type of Sellsy's file and why some are left out).
+REVENUE_ROW_TYPES = frozenset(reconciliation.MAPPED_ROW_TYPES)
+CATALOG_ROW_TYPES = frozenset({"catalog", "progress-catalog"})
+# Bumped when the mapping of documents changes: stored documents are then fetched and mapped again once.
+MAPPING_VERSION = 2
 PRODUCT_ITEM_TYPES = ("product", "service")
-
-
-def dec(value: Any) -> Decimal | None:
-    """Sellsy sends decimals as strings; keep them exact."""
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def neg(value: Decimal | None, sign: int) -> Decimal | None:
@@ -97,8 +92,9 @@ class StreamMapping:
 # customers: {"kind": "company"|"individual", "obj": <company or individual>}
 # products:  {"item": <item>}
 # prices:    {"item", "price": <item price row>, "category": <rate category or None>, "default_currency"}
-# documents: {"doc": <document detail>, "kind": "invoice"|"credit_note", "linked_invoice_ids": [...]}
-# lines:     {"doc", "row", "kind", "fx": Conversion}
+# documents: {"doc": <document detail>, "kind": "invoice"|"credit_note", "linked_invoice_ids": [...],
+#             "amounts": reconciliation.DocumentAmounts}
+# lines:     {"doc", "row", "kind", "fx": Conversion, "amounts": reconciliation.LineAmounts}
 
 CUSTOMER_MAPPING = StreamMapping(
     CUSTOMERS,
@@ -184,9 +180,83 @@ def _document_fields(number_name: str) -> tuple[Field, ...]:
             "doc.amounts.total_incl_tax (negative for credit notes)",
             lambda s: neg(dec(_get(s["doc"], "amounts", "total_incl_tax")), _doc_sign(s)),
         ),
+        Field(
+            "tax_amount",
+            "doc.amounts.total_incl_tax − total_excl_tax (negative for credit notes)",
+            lambda s: _signed_total(s, "document_tax"),
+        ),
         Field("period_start", "doc.service_dates.start", lambda s: _get(s["doc"], "service_dates", "start")),
         Field("period_end", "doc.service_dates.end", lambda s: _get(s["doc"], "service_dates", "end")),
+        Field("discount_type", "doc.discount.type (percent or amount): the document-level discount", _discount_type),
+        Field("discount_percent", "doc.discount.percent (percent discounts)", _discount_percent),
+        Field(
+            "discount_amount",
+            "doc.discount.amount, excl. tax (negative for credit notes)",
+            lambda s: neg(dec(_get(s["doc"], "discount", "amount")), _doc_sign(s)),
+        ),
+        Field(
+            "discount_allocation",
+            "how the document-level discount was allocated to the lines (null: nothing to allocate)",
+            lambda s: s["amounts"].allocation,
+        ),
+        Field(
+            "lines_amount_excl_tax",
+            "Σ lines amount_excl_tax (reconciliation)",
+            lambda s: _signed_total(s, "lines_excl_tax"),
+        ),
+        Field("lines_tax_amount", "Σ lines tax_amount (reconciliation)", lambda s: _signed_total(s, "lines_tax")),
+        Field(
+            "lines_amount_incl_tax",
+            "Σ lines amount_incl_tax (reconciliation)",
+            lambda s: _signed_total(s, "lines_incl_tax"),
+        ),
+        Field(
+            "out_of_balance",
+            "lines − document per measure when off by more than a cent, else null (see *Reconciliation*)",
+            _out_of_balance,
+        ),
+        Field("is_deposit", "doc.is_deposit (a deposit invoice, or a credit note of one)", _flag("is_deposit")),
     )
+
+
+def _signed_total(s: dict[str, Any], name: str) -> Decimal | None:
+    value: Decimal | None = getattr(s["amounts"], name)
+    return neg(value, _doc_sign(s))
+
+
+def _discount_type(s: dict[str, Any]) -> Any:
+    return _get(s["doc"], "discount", "type") if _has_discount(s["doc"]) else None
+
+
+def _discount_percent(s: dict[str, Any]) -> Decimal | None:
+    return dec(_get(s["doc"], "discount", "percent")) if _discount_type(s) == "percent" else None
+
+
+def _has_discount(doc: dict[str, Any]) -> bool:
+    return bool(dec(_get(doc, "discount", "amount")))
+
+
+def _out_of_balance(s: dict[str, Any]) -> dict[str, Decimal] | None:
+    diff = s["amounts"].difference
+    return None if diff is None else {k: v * _doc_sign(s) for k, v in diff.items()}
+
+
+def _flag(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda s: bool(s["doc"].get(name))
+
+
+def _deposit_total(s: dict[str, Any]) -> Decimal | None:
+    rows = [i for i, row in enumerate(s["rows"]) if row.get("type") == "deposit"]
+    if not rows:
+        return None
+    return neg(sum((s["amounts"].lines[i].amount_excl_tax for i in rows), Decimal(0)), _doc_sign(s))
+
+
+def _deposit_invoice_ids(s: dict[str, Any]) -> list[int]:
+    deposits = _get(s["doc"], "_embed", "deposits") or []
+    if isinstance(deposits, dict):  # the file describes one object; a list is accepted too
+        deposits = [deposits]
+    return sorted(int(d["id"]) for d in deposits if isinstance(d, dict) and d.get("id") is not None)
 
 
 INVOICE_MAPPING = StreamMapping(
@@ -196,6 +266,17 @@ INVOICE_MAPPING = StreamMapping(
     fields=(
         *_document_fields("invoice_number"),
         Field("due_date", "doc.due_date", lambda s: s["doc"].get("due_date")),
+        Field("is_progress_invoice", "doc.is_progress_invoice", _flag("is_progress_invoice")),
+        Field(
+            "deposit_amount_excl_tax",
+            "Σ deposit rows, excl. tax: deposits deducted on a final invoice (negative) or invoiced (positive)",
+            _deposit_total,
+        ),
+        Field(
+            "original_deposit_invoice_ids",
+            "doc._embed.deposits[].id (GET with embed[]=deposits): the deposit invoices it deducts",
+            _deposit_invoice_ids,
+        ),
     ),
 )
 
@@ -221,40 +302,69 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
     def signed(s: dict[str, Any], *path: str) -> Decimal | None:
         return neg(dec(row(s, *path)), _doc_sign(s))
 
+    def amount(s: dict[str, Any], name: str) -> Decimal | None:
+        value: Decimal = getattr(s["amounts"], name)
+        return neg(value, _doc_sign(s))
+
     def fx(s: dict[str, Any]) -> Conversion:
         return s["fx"]
 
     return (
         Field("original_id", "row.id", lambda s: s["row"]["id"]),
         Field(document_field, "doc.id", lambda s: s["doc"]["id"]),
-        Field("row_type", "row.type (single, catalog, shipping, packaging)", lambda s: s["row"].get("type")),
+        Field(
+            "row_type",
+            "row.type (single, catalog, shipping, packaging, deposit, progress-*)",
+            lambda s: s["row"].get("type"),
+        ),
         Field(
             "original_product_id",
-            "row.related.id for catalog rows",
-            lambda s: row(s, "related", "id") if s["row"].get("type") == "catalog" else None,
+            "row.related.id for catalog and progress-catalog rows",
+            lambda s: row(s, "related", "id") if s["row"].get("type") in CATALOG_ROW_TYPES else None,
         ),
         Field("reference", "row.reference", lambda s: s["row"].get("reference")),
         Field("description", "row.description", lambda s: s["row"].get("description")),
         Field("quantity", "row.quantity", lambda s: dec(row(s, "quantity"))),
         Field("unit_amount", "row.unit_amount (negative for credit notes)", lambda s: signed(s, "unit_amount")),
         Field(
+            "progress_percentage",
+            "row.progress_percentage (progress-* rows: how far the parent row is invoiced)",
+            lambda s: dec(row(s, "progress_percentage")),
+        ),
+        Field("original_parent_row_id", "row.parent_row_id (progress-* rows)", lambda s: row(s, "parent_row_id")),
+        Field(
+            "amount_excl_tax_before_document_discount",
+            "row.amount_tax_exc: after the row's own discount (negative for credit notes)",
+            lambda s: amount(s, "before_document_discount"),
+        ),
+        Field(
+            "document_discount_amount",
+            "this line's share of the document-level discount, excl. tax (see *Reconciliation*)",
+            lambda s: amount(s, "document_discount"),
+        ),
+        Field(
             "amount_excl_tax",
-            "row.amount_tax_exc: excl. tax, after discount (negative for credit notes)",
-            lambda s: signed(s, "amount_tax_exc"),
+            "excl. tax after every discount: row.amount_tax_exc − document_discount_amount",
+            lambda s: amount(s, "amount_excl_tax"),
         ),
         Field("discount_type", "row.discount.type (percent or amount)", lambda s: row(s, "discount", "type")),
         Field("discount_value", "row.discount.value (as entered)", lambda s: dec(row(s, "discount", "value"))),
         Field(
             "discount_amount",
-            "row.discount.total (negative for credit notes)",
+            "row.discount.total: the row's own discount (negative for credit notes)",
             lambda s: signed(s, "discount", "total"),
         ),
         Field("tax_rate", "row.tax_rate (percent)", lambda s: dec(row(s, "tax_rate"))),
-        Field("tax_amount", "row.tax_amount (negative for credit notes)", lambda s: signed(s, "tax_amount")),
+        Field(
+            "tax_amount",
+            "row.tax_amount; recomputed at tax_rate when the document discount changed the line, and each "
+            "rate's rounding cents brought to doc.taxes[] (negative for credit notes)",
+            lambda s: amount(s, "tax_amount"),
+        ),
         Field(
             "amount_incl_tax",
-            "row.amount_tax_inc (negative for credit notes)",
-            lambda s: signed(s, "amount_tax_inc"),
+            "amount_excl_tax + tax_amount (row.amount_tax_inc when nothing was allocated)",
+            lambda s: amount(s, "amount_incl_tax"),
         ),
         Field("period_start", "doc.service_dates.start", lambda s: _get(s["doc"], "service_dates", "start")),
         Field("period_end", "doc.service_dates.end", lambda s: _get(s["doc"], "service_dates", "end")),
@@ -263,17 +373,17 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
         Field(
             "amount_excl_tax_base",
             "amount_excl_tax × fx_rate, rounded to the cent",
-            lambda s: fx(s).apply(signed(s, "amount_tax_exc")),
+            lambda s: fx(s).apply(amount(s, "amount_excl_tax")),
         ),
         Field(
             "tax_amount_base",
             "tax_amount × fx_rate, rounded to the cent",
-            lambda s: fx(s).apply(signed(s, "tax_amount")),
+            lambda s: fx(s).apply(amount(s, "tax_amount")),
         ),
         Field(
             "amount_incl_tax_base",
             "amount_incl_tax × fx_rate, rounded to the cent",
-            lambda s: fx(s).apply(signed(s, "amount_tax_inc")),
+            lambda s: fx(s).apply(amount(s, "amount_incl_tax")),
         ),
         Field("fx_rate", "ECB cross rate currency→base (10 decimals); null when missing", lambda s: fx(s).rate),
         Field(
@@ -292,7 +402,8 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
 
 INVOICE_LINE_MAPPING = StreamMapping(
     INVOICE_LINES,
-    "GET /invoices/{id} rows[] of type single/catalog/shipping/packaging (optional rows skipped)",
+    "GET /invoices/{id} rows[] that carry an amount: single, catalog, shipping, packaging, deposit, progress-* "
+    "(optional rows skipped)",
     key=lambda s: f"{s['doc']['id']}-{s['row']['id']}",
     fields=_line_fields("original_invoice_id"),
 )
@@ -322,10 +433,8 @@ def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def revenue_rows(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for row in doc.get("rows") or []:
-        if row.get("type") in REVENUE_ROW_TYPES and not row.get("is_optional") and row.get("id") is not None:
-            yield row
+def revenue_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [row for row in doc.get("rows") or [] if reconciliation.is_amount_row(row)]
 
 
 def map_document(
@@ -334,14 +443,16 @@ def map_document(
     converter: BaseCurrencyConverter,
     linked_invoice_ids: Iterable[int] = (),
 ) -> tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-    """One document detail → (key, record, [(line key, line record)])."""
+    """One document detail → (key, record, [(line key, line record)]); the lines reconcile with the record."""
     stream = INVOICES if kind == "invoice" else CREDIT_NOTES
     mapping, line_mapping = MAPPINGS[stream], MAPPINGS[LINE_STREAM[stream]]
-    src = {"doc": doc, "kind": kind, "linked_invoice_ids": list(linked_invoice_ids)}
+    rows = revenue_rows(doc)
+    amounts = reconciliation.allocate(doc, rows)
+    src = {"doc": doc, "kind": kind, "linked_invoice_ids": list(linked_invoice_ids), "amounts": amounts, "rows": rows}
     fx = converter.conversion(doc.get("currency"), parse_day(doc.get("date")))
     lines = []
-    for row in revenue_rows(doc):
-        line_src = {"doc": doc, "row": row, "kind": kind, "fx": fx}
+    for row, line_amounts in zip(rows, amounts.lines, strict=True):
+        line_src = {"doc": doc, "row": row, "kind": kind, "fx": fx, "amounts": line_amounts}
         lines.append((line_mapping.key(line_src), line_mapping.map(line_src)))
     return mapping.key(src), mapping.map(src), lines
 
@@ -381,8 +492,9 @@ def stable_hash(value: Any) -> str:
 
 
 def summary_hash(doc: dict[str, Any]) -> str:
-    """What a list page tells us about a document: status, amounts, dates, number (+ currency, customer)."""
-    return stable_hash({k: doc.get(k) for k in SUMMARY_FIELDS})
+    """What a list page tells us about a document: status, amounts, dates, number (+ currency, customer),
+    and the mapping's version, so a changed mapping maps every document again once."""
+    return stable_hash({"mapping_version": MAPPING_VERSION, **{k: doc.get(k) for k in SUMMARY_FIELDS}})
 
 
 def mapping_table_markdown() -> str:

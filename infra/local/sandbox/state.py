@@ -35,6 +35,13 @@ from infra.local.sandbox.seed import (
 )
 
 DOC_KINDS = ("estimate", "invoice", "creditnote")
+# Invoice money shapes seeded by id (Sellsy's file defines them; the sandbox seeds them by default):
+# id % 20 == 7 is a deposit invoice for the final invoice id + 1, which deducts it in `deposit` rows;
+# id % 20 == 13 is a progress invoice (`progress-*` rows).
+DEPOSIT_CYCLE, DEPOSIT_AT, FINAL_AT, PROGRESS_AT = 20, 7, 8, 13
+DEPOSIT_SHARE = Decimal("0.30")  # a deposit invoices 30 % of the final invoice's first tax rate
+GOODS_ROWS = ("single", "catalog", "progress-single", "progress-catalog")
+AMOUNT_ROWS = (*GOODS_ROWS, "shipping", "packaging", "progress-shipping", "progress-packaging", "deposit")
 RENDER_CACHE_SIZE = 4096
 _KIND_SALT = {"estimate": 11, "invoice": 23, "creditnote": 37}
 
@@ -492,8 +499,8 @@ class State:
 
     # -- documents -------------------------------------------------------------------------------
     def _credit_note_invoice(self, cn_id: int) -> int:
-        invoices = self.counts.invoices
-        return 1 + (cn_id * 7919) % invoices
+        invoice_id = 1 + (cn_id * 7919) % self.counts.invoices
+        return invoice_id + 1 if self._is_deposit_invoice(invoice_id) else invoice_id  # credit the final one
 
     def render_document(self, kind: str, doc_id: int) -> dict[str, Any]:
         """A generated document; rendering costs about a millisecond, so recent ones are cached.
@@ -537,9 +544,15 @@ class State:
                 else rng.choice(ESTIMATE_STATUSES)
             )
         currency = rng.choices(("EUR", "USD", "GBP", "CHF"), (85, 6, 5, 4))[0]
+        if kind == "invoice" and self._is_deposit_invoice(doc_id):
+            return self._render_deposit_invoice(doc_id)
         doc = self._document_base(rng, kind, doc_id, day, customer_type, customer_id, currency)
         doc["status"] = status
         if kind == "invoice":
+            if doc_id % DEPOSIT_CYCLE == PROGRESS_AT:
+                self._make_progress_invoice(rng, doc)
+            elif doc_id % DEPOSIT_CYCLE == FINAL_AT:
+                self._deduct_deposit(doc, doc_id - 1)
             doc["number"] = "" if status == "draft" else f"F-{day.year}-{doc_id:06d}"
             doc["due_date"] = (day + timedelta(days=30)).isoformat()
             if rng.random() < 0.3:
@@ -589,7 +602,7 @@ class State:
             related["type"],
             related["id"],
             invoice["currency"],
-            rows_from=invoice["rows"][:1],
+            rows_from=[self._plain_row(row) for row in invoice["rows"] if row["type"] in GOODS_ROWS][:1],
         )
         doc["status"] = CREDIT_NOTE_STATUSES[(doc_id - 1) % len(CREDIT_NOTE_STATUSES)]
         doc["number"] = "" if doc["status"] == "draft" else f"A-{day.year}-{doc_id:05d}"
@@ -619,6 +632,8 @@ class State:
         discount = None
         if rng.random() < 0.1:
             discount = {"type": "percent", "value": str(rng.choice((5, 10)))}
+        if kind != "estimate":  # extra draws: estimates keep their seeded values
+            discount = self._more_discounts(rng, specs, discount)
         for index, spec in enumerate(specs, start=1):
             rows.append({"id": doc_id * 100 + index, **spec})
         owner_id = customer["owner"]["id"]
@@ -646,6 +661,119 @@ class State:
             doc["is_deposit"] = False
         self.compute_amounts(doc, discount)
         return doc
+
+    @staticmethod
+    def _more_discounts(
+        rng: random.Random, specs: list[dict[str, Any]], discount: dict[str, str] | None
+    ) -> dict[str, str] | None:
+        """Invoices and credit notes: document-level discounts in both kinds, and row discounts in amount."""
+        roll = rng.random()
+        if discount is None and roll < 0.12:
+            discount = {"type": "percent", "value": str(rng.choice((3, 7.5, 12)))}
+        elif discount is None and roll < 0.22:
+            discount = {"type": "amount", "value": money(Decimal(rng.randint(5, 60)))}
+        for spec in specs:
+            if spec.get("discount") and rng.random() < 0.5:
+                spec["discount"] = {"type": "amount", "value": money(Decimal(rng.randint(2, 30)))}
+        return discount
+
+    def _is_deposit_invoice(self, doc_id: int) -> bool:
+        return doc_id % DEPOSIT_CYCLE == DEPOSIT_AT and doc_id + 1 <= self.counts.invoices
+
+    def _deposit_of(self, final: dict[str, Any]) -> tuple[int, Decimal]:
+        """(tax id, amount excl. tax) the deposit invoice of ``final`` invoiced: 30 % of its first rate."""
+        priced = [r for r in final["rows"] if r["type"] in GOODS_ROWS] or [
+            r for r in final["rows"] if r["type"] in AMOUNT_ROWS and r["type"] != "deposit"
+        ]
+        tax_id = priced[0]["tax_id"]
+        base = sum((Decimal(r["amount_tax_exc"]) for r in priced if r["tax_id"] == tax_id), Decimal(0))
+        return tax_id, Decimal(money(base * DEPOSIT_SHARE))
+
+    def _deduct_deposit(self, doc: dict[str, Any], deposit_id: int) -> None:
+        """A final invoice: a `deposit` row deducts the deposit invoiced earlier (negative amounts)."""
+        tax_id, amount = self._deposit_of(doc)
+        deposit_day = date.fromisoformat(doc["date"]) - timedelta(days=20)
+        doc["rows"].append(
+            {
+                "id": doc["id"] * 100 + 99,
+                "type": "deposit",
+                "unit_amount": money(-amount),
+                "quantity": "1.00",
+                "tax_id": tax_id,
+                "reference": "",
+                "description": f"Acompte F-{deposit_day.year}-{deposit_id:06d}",
+                "purchase_amount": "0.00",
+            }
+        )
+        discount = doc.get("discount")
+        self.compute_amounts(doc, _discount_spec(discount))
+        rate = Decimal(self.taxes[tax_id]["rate"])
+        doc["_deposits"] = {
+            "id": deposit_id,
+            "type": "deposit",
+            "date": deposit_day.isoformat(),
+            "number": f"F-{deposit_day.year}-{deposit_id:06d}",
+            "amount": f"{Decimal(money(amount * (1 + rate / 100))):.8f}",
+        }
+
+    def _render_deposit_invoice(self, doc_id: int) -> dict[str, Any]:
+        """The deposit invoice of the final invoice ``doc_id + 1``: one `deposit` row per rate (here one)."""
+        final = self.render_document("invoice", doc_id + 1)
+        tax_id, amount = self._deposit_of(final)
+        day = date.fromisoformat(final["date"]) - timedelta(days=20)
+        doc = {
+            **{k: copy.deepcopy(v) for k, v in final.items() if not k.startswith("_") and k != "service_dates"},
+            "id": doc_id,
+            "date": day.isoformat(),
+            "created": iso_datetime(day, 32_400 + doc_id % 3600),
+            "number": f"F-{day.year}-{doc_id:06d}",
+            "status": "paid",
+            "due_date": day.isoformat(),
+            "is_deposit": True,
+            "subject": f"Acompte sur {final['subject']}",
+            "rows": [
+                {
+                    "id": doc_id * 100 + 1,
+                    "type": "deposit",
+                    "unit_amount": money(amount),
+                    "quantity": "1.00",
+                    "tax_id": tax_id,
+                    "reference": "",
+                    "description": "Acompte 30 %",
+                    "purchase_amount": "0.00",
+                }
+            ],
+        }
+        doc.pop("discount", None)
+        self.compute_amounts(doc)
+        doc["amounts"]["total_remaining_due_incl_tax"] = "0.00"
+        return doc
+
+    def _make_progress_invoice(self, rng: random.Random, doc: dict[str, Any]) -> None:
+        """A progress invoice: each row invoices a share of its parent row. `progress_percentage` is the
+        cumulative progress (rounded), so it cannot be multiplied back into the row's amount."""
+        shares: dict[int, str] = {}
+        done = Decimal(rng.choice((0, 20, 40)))
+        step = Decimal(rng.choice((25, 30, 50)))
+        for row in doc["rows"]:
+            if row["type"] not in ("single", "catalog", "shipping", "packaging"):
+                continue
+            row["type"] = f"progress-{row['type']}"
+            row.pop("discount", None)
+            row["progress_percentage"] = money(done + step)
+            row["parent_row_id"] = 500_000 + row["id"]
+            shares[row["id"]] = str(step / 100)
+        doc["is_progress_invoice"] = True
+        doc["parent"] = {"id": doc["id"], "type": "order"}
+        doc["_progress_shares"] = shares
+        self.compute_amounts(doc, _discount_spec(doc.get("discount")))
+
+    @staticmethod
+    def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
+        """A progress row as the plain row it invoices a share of (credit notes have no progress rows)."""
+        plain = {k: v for k, v in row.items() if k not in ("progress_percentage", "parent_row_id")}
+        plain["type"] = str(row["type"]).removeprefix("progress-")
+        return plain
 
     def _random_row_spec(self, rng: random.Random) -> dict[str, Any]:
         item_id = rng.randint(1, len(self.items))
@@ -710,11 +838,19 @@ class State:
         return spec
 
     def compute_amounts(self, doc: dict[str, Any], discount: dict[str, str] | None = None) -> None:
-        """Fill row and document amounts from rows (unit × quantity − discount, tax by the row's tax)."""
-        raw = after_rows = shipping = packaging = Decimal(0)
-        per_tax: dict[int, Decimal] = {}
+        """Fill row and document amounts from rows, following Sellsy's file.
+
+        A row's amount is unit × quantity − its own discount (a progress row: its share of that), rounded
+        to the cent; its tax is before the document-level discount. The document-level discount applies to
+        goods and services rows only: `total_after_discount_excl_tax` excludes shipping and packaging,
+        and `total_excl_tax` adds them back. Taxes are computed per rate, after that discount.
+        """
+        raw = goods = shipping = packaging = deposits = Decimal(0)
+        base_by_tax: dict[int, Decimal] = {}
+        goods_by_tax: dict[int, Decimal] = {}
+        shares = doc.get("_progress_shares") or {}
         for row in doc["rows"]:
-            if row["type"] not in ("single", "catalog", "shipping", "packaging"):
+            if row["type"] not in AMOUNT_ROWS:
                 continue
             unit = Decimal(row.get("unit_amount") or "0")
             qty = Decimal(row.get("quantity") or "0")
@@ -722,9 +858,9 @@ class State:
             cut = Decimal(0)
             if row.get("discount"):
                 value = Decimal(str(row["discount"]["value"]))
-                cut = gross * value / 100 if row["discount"]["type"] == "percent" else value
+                cut = Decimal(money(gross * value / 100)) if row["discount"]["type"] == "percent" else value
                 row["discount"]["total"] = money(cut)
-            net = gross - cut
+            net = Decimal(money((gross - cut) * Decimal(shares.get(row["id"], "1"))))
             tax = self.taxes.get(int(row.get("tax_id") or 1)) or self.taxes[1]
             rate = Decimal(str(tax["rate"]))
             row["tax_id"] = tax["id"]
@@ -732,30 +868,34 @@ class State:
             row["tax_label"] = tax["label"]
             row["amount_tax_exc"] = money(net)
             row["tax_amount"] = money(net * rate / 100)
-            row["amount_tax_inc"] = money(net * (1 + rate / 100))
+            row["amount_tax_inc"] = money(net + Decimal(row["tax_amount"]))
             row.setdefault("is_optional", False)
-            raw += gross
-            after_rows += net
-            if row["type"] == "shipping":
+            kind = row["type"].removeprefix("progress-")
+            if kind in ("single", "catalog"):
+                raw += Decimal(money(gross * Decimal(shares.get(row["id"], "1"))))
+                goods += net
+                goods_by_tax[tax["id"]] = goods_by_tax.get(tax["id"], Decimal(0)) + net
+            elif kind == "shipping":
                 shipping += net
-            if row["type"] == "packaging":
+            elif kind == "packaging":
                 packaging += net
-            per_tax[tax["id"]] = per_tax.get(tax["id"], Decimal(0)) + net
+            else:
+                deposits += net
+            base_by_tax[tax["id"]] = base_by_tax.get(tax["id"], Decimal(0)) + net
         doc_cut = Decimal(0)
+        doc.pop("discount", None)
         if discount:
             value = Decimal(str(discount["value"]))
-            doc_cut = after_rows * value / 100 if discount["type"] == "percent" else value
-            doc["discount"] = {
-                "percent": money(value) if discount["type"] == "percent" else "0.00",
-                "amount": money(doc_cut),
-                "type": discount["type"],
-            }
-        ratio = (after_rows - doc_cut) / after_rows if after_rows else Decimal(1)
+            doc_cut = Decimal(money(goods * value / 100 if discount["type"] == "percent" else min(value, goods)))
+            percent = value if discount["type"] == "percent" else (doc_cut * 100 / goods if goods else Decimal(0))
+            doc["discount"] = {"percent": money(percent), "amount": money(doc_cut), "type": discount["type"]}
         taxes = []
         total_tax = Decimal(0)
-        for tax_id, base in sorted(per_tax.items()):
+        for tax_id, base in sorted(base_by_tax.items()):
             tax = self.taxes[tax_id]
-            amount = base * ratio * Decimal(str(tax["rate"])) / 100
+            goods_part = goods_by_tax.get(tax_id, Decimal(0))
+            discounted = base - (doc_cut * goods_part / goods if goods else Decimal(0))
+            amount = Decimal(money(discounted * Decimal(str(tax["rate"])) / 100))
             total_tax += amount
             taxes.append(
                 {
@@ -765,11 +905,12 @@ class State:
                     "amount": money(amount),
                 }
             )
-        excl = after_rows - doc_cut
+        after_discount = goods - doc_cut + deposits
+        excl = after_discount + shipping + packaging
         doc["taxes"] = taxes
         doc["amounts"] = {
             "total_raw_excl_tax": money(raw),
-            "total_after_discount_excl_tax": money(excl),
+            "total_after_discount_excl_tax": money(after_discount),
             "total_packaging": money(packaging),
             "total_shipping": money(shipping),
             "total_excl_tax": money(excl),
@@ -789,3 +930,11 @@ class State:
     def credit_notes_of_invoice(self, invoice_id: int) -> list[int]:
         candidates = self.credit_notes_by_invoice.get(invoice_id, set())
         return sorted(cn for cn in candidates if self.docs["creditnote"].exists(cn))
+
+
+def _discount_spec(discount: dict[str, Any] | None) -> dict[str, str] | None:
+    """The {type, value} a document-level discount was entered as, from its read shape."""
+    if not discount:
+        return None
+    kind = discount["type"]
+    return {"type": kind, "value": discount["percent"] if kind == "percent" else discount["amount"]}

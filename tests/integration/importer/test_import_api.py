@@ -101,6 +101,9 @@ def test_start_follow_browse_and_lock(api):
     summary = run.json["summary"]
     assert summary["streams"]["invoices"]["created"] == 60 and summary["api_calls"] > 60
     assert summary["exports"]["invoices"]["key"].endswith(f"{run_id}/invoices.jsonl.gz")
+    assert summary["reconciliation"]["out_of_balance"] == 0  # the run's report is part of the summary served
+    assert summary["reconciliation"]["streams"]["invoices"]["documents"] == 60
+    assert summary["exports"]["reconciliation"]["key"].endswith(f"{run_id}/reconciliation.json")
 
     page = invoke("GET", f"/accounts/{ACCOUNT}/records/invoices", query={"limit": 25})
     assert page.status == 200 and len(page.json["items"]) == 25 and page.json["next_cursor"]

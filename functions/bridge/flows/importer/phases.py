@@ -21,13 +21,13 @@ from typing import Any, Protocol
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import export, sweeps
+from bridge.flows.importer import export, reconciliation, sweeps
 from bridge.flows.importer.merge import merge_record
 from bridge.sellsy.errors import NotFound
 
 PAGE_LIMIT = 100
 Mapped = tuple[str, dict[str, Any], dict[str, Any]]  # (record key, mapped data, extra attributes)
-CUSTOMER_OVERLAP = dt.timedelta(hours=2)  # safety margin on `updated_at` (clock skew, slow commits)
+DETAIL_EMBEDS = {"invoice": ["deposits"], "credit_note": []}  # deposits: the deposit invoices a final one deducts
 
 DOCUMENTS = {
     "invoices": ("invoice", "/invoices/search", "/invoices/{id}", revenue.INVOICES),
@@ -197,9 +197,8 @@ def step_customers(kind: str) -> Step:
     path = "/companies/search" if kind == "company" else "/individuals/search"
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        since = state.get("customers_since")
-        filters = {"updated_at": {"start": since}} if since else {}
-        page, _ = _page_reading_ahead(ctx, path, cursor.get("offset"), filters=filters)
+        # Listed in full every run: absence from a full listing is the only sign of a deletion Sellsy gives.
+        page, _ = _page_reading_ahead(ctx, path, cursor.get("offset"), filters={})
         mapping = revenue.MAPPINGS[revenue.CUSTOMERS]
         mapped: list[Mapped] = []
         for obj in page.items:
@@ -304,7 +303,8 @@ def step_documents(name: str) -> Step:
 
     def fetch(summary: dict[str, Any], client: Client) -> tuple[dict[str, Any], list[int]] | None:
         try:
-            detail = client.get(detail_path.format(id=summary["id"]))
+            embeds = DETAIL_EMBEDS[kind]
+            detail = client.get(detail_path.format(id=summary["id"]), params={"embed[]": embeds} if embeds else None)
             linked: list[int] = []
             if kind == "credit_note":
                 linked = [int(i["id"]) for i in _all_items(client, f"/credit-notes/{summary['id']}/invoices")]
@@ -315,9 +315,8 @@ def step_documents(name: str) -> Step:
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         page, stored = _page_reading_ahead(ctx, search_path, cursor.get("offset"), stream, filters={})
         hashes = {str(doc["id"]): revenue.summary_hash(doc) for doc in page.items}
-        changed = [
-            d for d in page.items if (stored.get(str(d["id"])) or {}).get("summary_hash") != hashes[str(d["id"])]
-        ]
+        # New or changed documents, and flagged ones seen again (their lines are flagged too: re-read them).
+        changed = [d for d in page.items if _needs_detail(stored.get(str(d["id"])), hashes[str(d["id"])])]
         changed_ids = {d["id"] for d in changed}
         unchanged = [d for d in page.items if d["id"] not in changed_ids]
         details = [d for d in ctx.pool.map(lambda doc: fetch(doc, ctx.client), changed) if d is not None]
@@ -341,11 +340,16 @@ def step_documents(name: str) -> Step:
             flagged = [_flag_missing(ctx, line_stream, k, state["started_at"][:10]) for k in missing_lines]
             _export(ctx, line_stream, part + "-missing", [i for i in flagged if i is not None])
             write_records(state, ctx, stream, documents + seen, part, stored)
+            reconciliation.add_documents(state, stream, [(key, data) for key, data, _ in documents + seen])
             state["details"][stream] = state["details"].get(stream, 0) + len(changed)
 
         return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
 
     return step
+
+
+def _needs_detail(stored: dict[str, Any] | None, summary_hash: str) -> bool:
+    return stored is None or stored.get("summary_hash") != summary_hash or "not_seen_since" in stored
 
 
 def _doc_extra(item: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +375,7 @@ def step_sweeps(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Page
         flagged = sweeps.sweep_shard(
             ctx.account_id, ctx.run_id, state["started_at"][:10], ctx.export_bucket, stream, shard
         )
-        sweeps.record(state, stream, shard, len(flagged))
+        sweeps.record(state, stream, shard, flagged)
 
     taken_now = [*taken, sweeps.label(stream, shard)]
     return PageWork({"taken": taken_now}, len(pending) == 1, write, sweeps.hook_label(stream, shard))

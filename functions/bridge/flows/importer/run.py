@@ -20,7 +20,7 @@ from typing import Any
 from bridge.adapters import import_state
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.domain.masking import mask_text
-from bridge.flows.importer import phases, sweeps
+from bridge.flows.importer import phases, reconciliation, sweeps
 from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
@@ -50,7 +50,7 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def new_state(account_id: str, run_id: str, base_currency: str, customers_since: str | None) -> dict[str, Any]:
+def new_state(account_id: str, run_id: str, base_currency: str) -> dict[str, Any]:
     return {
         "account_id": account_id,
         "run_id": run_id,
@@ -65,7 +65,6 @@ def new_state(account_id: str, run_id: str, base_currency: str, customers_since:
         "counters": {},
         "details": {},
         "exports": {},
-        "customers_since": customers_since,
         "calls": 0,
         "calls_429": 0,
         "quota_remaining_by_day": None,
@@ -82,13 +81,8 @@ def start_run(account_id: str, base_currency: str) -> dict[str, Any]:
         state = import_state.load_run(account_id, current)
         if state is not None and state["status"] != DONE:
             return state
-    marks = import_state.load_watermarks(account_id)
-    since = None
-    if marks.get("customers"):
-        since_dt = datetime.fromisoformat(marks["customers"]) - phases.CUSTOMER_OVERLAP
-        since = since_dt.isoformat(timespec="seconds")
     run_id = new_run_id()
-    state = import_state.save_run(new_state(account_id, run_id, base_currency, since))
+    state = import_state.save_run(new_state(account_id, run_id, base_currency))
     claimed = import_state.claim_current_run(account_id, run_id)
     if claimed != run_id:  # another chunk started a run first: continue that one
         other = import_state.load_run(account_id, claimed)
@@ -187,7 +181,7 @@ def run_chunk(
             commit()
             return _stop(state, meter, FAILED, exc)
     if state["phase"] >= len(names):
-        state = _finish(state, meter)
+        state = _finish(state, meter, deps.export_bucket)
     return answer(state)
 
 
@@ -268,15 +262,16 @@ def _cause_message(cause: str) -> str:
     return str(parsed.get("errorMessage") or cause) if isinstance(parsed, dict) else cause
 
 
-def _finish(state: dict[str, Any], meter: _Meter) -> dict[str, Any]:
+def _finish(state: dict[str, Any], meter: _Meter, export_bucket: str | None) -> dict[str, Any]:
     state = {**state, "status": DONE, "finished_at": now_iso()}
     meter.account(state)
+    if export_bucket:  # before the summary, which lists it among the exports
+        report = reconciliation.report_of(state)
+        entry = reconciliation.put_report(export_bucket, state["account_id"], state["run_id"], report)
+        state["exports"] = {**state.get("exports", {}), "reconciliation": entry}
     state["summary"] = publish_summary(state)
     state = import_state.save_run(state)
     publish_outcome(state)
-    marks = import_state.load_watermarks(state["account_id"])
-    marks["customers"] = state["started_at"]
-    import_state.save_watermarks(state["account_id"], marks)
     if import_state.current_run_id(state["account_id"]) == state["run_id"]:
         import_state.set_current_run(state["account_id"], None)
     return state
@@ -296,6 +291,7 @@ def progress(state: dict[str, Any]) -> dict[str, Any]:
         "quota_remaining_by_day": state.get("quota_remaining_by_day"),
         "chunks": state.get("chunks", 0),
         "error": state.get("error"),
+        "reconciliation": reconciliation.brief(state),
     }
 
 

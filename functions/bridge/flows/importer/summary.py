@@ -1,4 +1,4 @@
-"""Run summary: stored with the run, emitted as EMF metrics and written as one log line."""
+"""Run summary (with its reconciliation report): stored with the run, emitted as EMF metrics and logged."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from bridge.domain.revenue import STREAMS
 from bridge.flows.importer.merge import OUTCOMES
+from bridge.flows.importer.reconciliation import report_of
 from bridge.observability import NAMESPACE, SERVICE, logger
 
 
@@ -34,6 +35,7 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
         "active_seconds": state.get("active_seconds", 0.0),
         "duration_seconds": None if finished is None else (finished - started).total_seconds(),
         "exports": dict(state.get("exports", {})),
+        "reconciliation": report_of(state),
     }
 
 
@@ -53,6 +55,7 @@ def publish_summary(state: dict[str, Any]) -> dict[str, Any]:
     for name, value, unit in (
         ("ImportApiCalls", summary["api_calls"], MetricUnit.Count),
         ("ImportApi429", summary["api_429"], MetricUnit.Count),
+        ("ImportDocumentsOutOfBalance", summary["reconciliation"]["out_of_balance"], MetricUnit.Count),
         ("ImportActiveSeconds", float(summary["active_seconds"] or 0), MetricUnit.Seconds),
     ):
         with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:

@@ -18,8 +18,9 @@ from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.flows.importer import export
 
-# The phase whose listing marks a stream's records as seen in this run.
+# The phase whose listing marks a stream's records as seen in this run (customers: the later of their two).
 LISTED_BY: dict[str, tuple[str, ...]] = {
+    "customers:individual": (revenue.CUSTOMERS,),
     "products": (revenue.PRODUCTS, revenue.PRICES),
     "invoices": (revenue.INVOICES,),
     "credit_notes": (revenue.CREDIT_NOTES,),
@@ -53,27 +54,40 @@ def hook_label(stream: str, shard: int) -> tuple[str, int]:
 
 def sweep_shard(
     account_id: str, run_id: str, since: str, export_bucket: str | None, stream: str, shard: int
-) -> list[dict[str, Any]]:
-    """Flag the shard's records not seen by ``run_id``; export and return the newly flagged ones."""
+) -> dict[str, int]:
+    """Flag the shard's records not seen by ``run_id`` (and the lines of a flagged document); export the
+    newly flagged ones and return how many per stream."""
+    line_stream = revenue.LINE_STREAM.get(stream)
     flagged: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     for items, _ in records_repo.iter_partition(account_id, stream, shard, bookkeeping_only=True):
         for item in items:
-            if item.get("last_seen_run") != run_id and "not_seen_since" not in item:
-                marked = records_repo.mark_not_seen(account_id, stream, item["sk"], since)
-                if marked is not None:
-                    flagged.append(marked)
-    if export_bucket and flagged:
-        export.put_part(export_bucket, account_id, run_id, stream, f"sweep-{shard:02d}", flagged)
-    return flagged
+            if item.get("last_seen_run") == run_id or "not_seen_since" in item:
+                continue
+            if line_stream is not None:  # lines first: a redo after a crash still finds the document unflagged
+                document = records_repo.get_record(account_id, stream, item["sk"]) or {}
+                for key in document.get("line_keys") or []:
+                    marked = records_repo.mark_not_seen(account_id, line_stream, key, since)
+                    if marked is not None:
+                        lines.append(marked)
+            marked = records_repo.mark_not_seen(account_id, stream, item["sk"], since)
+            if marked is not None:
+                flagged.append(marked)
+    if export_bucket:
+        for name, found in ((stream, flagged), (line_stream, lines)):
+            if name is not None and found:
+                export.put_part(export_bucket, account_id, run_id, name, f"sweep-{stream}-{shard:02d}", found)
+    return {stream: len(flagged), **({line_stream: len(lines)} if line_stream else {})}
 
 
-def record(state: dict[str, Any], stream: str, shard: int, flagged: int) -> int:
+def record(state: dict[str, Any], stream: str, shard: int, flagged: dict[str, int]) -> int:
     """Note a swept shard in the run state; returns how many shards of the stream are swept."""
     swept = state.setdefault("swept", {}).setdefault(stream, [])
     if shard not in swept:
         swept.append(shard)
-        per = state["counters"].setdefault(stream, {})
-        per["not_seen"] = per.get("not_seen", 0) + flagged
+        for name, count in flagged.items():
+            per = state["counters"].setdefault(name, {})
+            per["not_seen"] = per.get("not_seen", 0) + count
     return len(swept)
 
 
@@ -85,7 +99,7 @@ class BackgroundSweeper:
         self._args = (account_id, run_id)
         self._export_bucket = export_bucket
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-sweep")
-        self._running: tuple[Shard, Future[list[dict[str, Any]]]] | None = None
+        self._running: tuple[Shard, Future[dict[str, int]]] | None = None
 
     def advance(
         self, state: dict[str, Any], names: list[str], on_swept: Callable[[Shard], None], *, start: bool = True
@@ -114,5 +128,5 @@ class BackgroundSweeper:
         assert self._running is not None
         (stream, shard), job = self._running
         self._running = None
-        record(state, stream, shard, len(job.result()))
+        record(state, stream, shard, job.result())
         on_swept((stream, shard))

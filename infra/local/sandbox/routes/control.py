@@ -248,6 +248,8 @@ def register(app: SandboxApp) -> None:
                 else doc["discount"]["amount"],
             }
         st().compute_amounts(doc, discount)
+        # Fault injection: totals that the rows do not explain (as a Sellsy feature we do not model would).
+        doc["amounts"].update(fields.get("amounts_override") or {})
 
     def delete_document(body: dict[str, Any]) -> Any:
         kind = DOC_TYPES.get(str(body.get("type")))

@@ -76,7 +76,7 @@ def register(app: SandboxApp) -> None:
             if kind == "invoice":
                 out["payment_conditions_acceptance"] = {"enabled": False}
                 out["vat_mode"] = "debit"
-                out["is_progress_invoice"] = False
+                out.setdefault("is_progress_invoice", False)
         if with_rows:
             out["rows"] = copy.deepcopy(doc["rows"])
         return out
@@ -105,6 +105,8 @@ def register(app: SandboxApp) -> None:
             embed["owner"] = state.staffs.get(doc["owner"]["id"])
         if "payment_terms" in embeds and doc.get("_payment_terms"):
             embed["payment_terms"] = {"settings": {"type": "settings", "value": payment_terms(doc["_payment_terms"])}}
+        if "deposits" in embeds and doc.get("_deposits"):  # one object, as the file describes it
+            embed["deposits"] = copy.deepcopy(doc["_deposits"])
         if "smart_tags" in embeds:
             embed["smart_tags"] = [state.smart_tags[t] for t in state.tag_links.get((kind, doc["id"]), [])]
         cf_ids = cf_embed_ids(req)
