@@ -67,6 +67,8 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
             key, data, lines = revenue.map_document(kind, doc, converter, links.get(doc["id"], []))
             stored = stored_docs[key]["data"]
             for name, value in data.items():
+                if name == "original_deposit_invoice_ids":
+                    continue  # read through embed[]=deposits, which the state snapshot leaves out
                 assert revenue.stable_hash(stored[name]) == revenue.stable_hash(value), (stream, key, name)
             for line_key, line in lines:
                 expected_lines.add(line_key)
@@ -101,7 +103,7 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
     keys = [
         o["Key"] for o in s3.list_objects_v2(Bucket=aws.env["REPORTS_BUCKET"], Prefix=f"exports/{account}/")["Contents"]
     ]
-    assert len(keys) == len(revenue.STREAMS)
+    assert len(keys) == len(revenue.STREAMS) + 1  # + reconciliation.json
 
 
 def test_five_crashes_at_random_pages_end_identical_to_a_clean_run(sb, aws):
