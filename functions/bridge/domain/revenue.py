@@ -42,7 +42,8 @@ PRODUCT_ITEM_TYPES = ("product", "service")
 
 
 def neg(value: Decimal | None, sign: int) -> Decimal | None:
-    return None if value is None else value * sign
+    # + 0 turns -0 into 0: storage keeps no negative zero, so the two must not hash differently
+    return None if value is None else value * sign + 0
 
 
 def _get(obj: dict[str, Any] | None, *path: str) -> Any:
@@ -212,8 +213,20 @@ def _document_fields(number_name: str) -> tuple[Field, ...]:
         ),
         Field(
             "out_of_balance",
-            "lines − document per measure when off by more than a cent, else null (see *Reconciliation*)",
-            _out_of_balance,
+            "true when the lines differ from the document's totals by more than a cent (see *Reconciliation*)",
+            lambda s: s["amounts"].difference is not None,
+        ),
+        *(
+            Field(
+                f"out_of_balance_{measure}",
+                f"lines − document, {label}, when out of balance (else null)",
+                _out_of_balance(measure),
+            )
+            for measure, label in (
+                ("amount_excl_tax", "excl. tax"),
+                ("tax_amount", "tax"),
+                ("amount_incl_tax", "incl. tax"),
+            )
         ),
         Field("is_deposit", "doc.is_deposit (a deposit invoice, or a credit note of one)", _flag("is_deposit")),
     )
@@ -236,9 +249,12 @@ def _has_discount(doc: dict[str, Any]) -> bool:
     return bool(dec(_get(doc, "discount", "amount")))
 
 
-def _out_of_balance(s: dict[str, Any]) -> dict[str, Decimal] | None:
-    diff = s["amounts"].difference
-    return None if diff is None else {k: v * _doc_sign(s) for k, v in diff.items()}
+def _out_of_balance(measure: str) -> Callable[[dict[str, Any]], Decimal | None]:
+    def get(s: dict[str, Any]) -> Decimal | None:
+        diff = s["amounts"].difference
+        return None if diff is None else neg(diff.get(measure), _doc_sign(s))
+
+    return get
 
 
 def _flag(name: str) -> Callable[[dict[str, Any]], bool]:

@@ -74,7 +74,12 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
                 expected_lines.add(line_key)
                 stored_line = stored_lines[line_key]["data"]
                 for name, value in line.items():
-                    assert revenue.stable_hash(stored_line[name]) == revenue.stable_hash(value), (line_key, name)
+                    assert revenue.stable_hash(stored_line[name]) == revenue.stable_hash(value), (
+                        line_key,
+                        name,
+                        stored_line[name],
+                        value,
+                    )
                 assert stored_line["fx_rate_date"] and stored_line["fx_source"]
             if kind == "credit_note":
                 assert stored["amount_excl_tax"] <= 0

@@ -48,7 +48,7 @@ def test_every_checkpoint_saved_while_a_chunk_runs_is_reported(aws: Any) -> None
             seen.append((answer["progress"]["phase_index"], answer["progress"]["page"]))
             reported.notify_all()
 
-    state = new_state(account_id, run_id, "EUR", None)
+    state = new_state(account_id, run_id, "EUR")
     with watch_checkpoints(account_id, None, on_progress):  # no run id yet: found as the current run
         import_state.claim_current_run(account_id, run_id)
         for phase, page in [(0, 0), (4, 1), (4, 2), (5, 1)]:

@@ -44,8 +44,8 @@ def add_documents(state: dict[str, Any], stream: str, records: list[tuple[str, d
                 (lines_field, data.get(lines_field)),
             ):
                 sums[name] = str(Decimal(sums.get(name, "0")) + (revenue.dec(value) or Decimal(0)))
-        difference = data.get("out_of_balance") if "lines_amount_excl_tax" in data else {"not_reconciled": True}
-        if difference:
+        if data.get("out_of_balance") or "lines_amount_excl_tax" not in data:
+            difference = {m: data.get(f"out_of_balance_{m}") for m, _ in MEASURES}
             report["out_of_balance"] += 1
             if len(report["flagged"]) < LISTED_MAX:
                 report["flagged"].append(
