@@ -24,7 +24,8 @@ LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-3"
 DEFAULT_STACK_NAME = "sellsy-bridge-local"
 # Local values for parameters whose cloud defaults make no sense on a laptop.
-LOCAL_PARAMETERS = {"Stage": "local", "SecretsPrefix": "sellsy-bridge/local"}
+# No ECB download on a laptop or in CI (no network beyond loopback): the rates shipped with the code serve.
+LOCAL_PARAMETERS = {"Stage": "local", "SecretsPrefix": "sellsy-bridge/local", "EcbRatesUrl": ""}
 # The local gateway has no IAM: a bearer token kept in Secrets Manager stands in for it.
 LOCAL_ENV_OVERRIDES = {"API_AUTH_MODE": "bearer"}
 

