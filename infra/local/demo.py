@@ -174,7 +174,17 @@ def run_first_import(account_id: str) -> dict[str, Any]:
     answer = results.get(account_id, {})
     if not answer.get("done"):
         raise DemoError(f"the import did not finish: {answer.get('status')}")
+    keep_snapshot_copy()
     return answer
+
+
+def keep_snapshot_copy() -> None:
+    """moto's S3 ends with the run: a copy of the snapshot stays in .local/exports/ for `make query`."""
+    from bridge.adapters.aws import client
+    from infra.query import mirror_snapshots
+
+    copied = mirror_snapshots(client("s3"), os.environ["REPORTS_BUCKET"])
+    say(f"  snapshot: {copied} files copied to .local/exports/ (try: make query SQL=mrr)")
 
 
 def choose_estimate(stack: Stack) -> dict[str, Any]:

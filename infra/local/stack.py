@@ -151,6 +151,7 @@ class Stack:
             "account_id": LOCAL_ACCOUNT_ID,
             "api_token": self.api_token,
             "events_queue_url": self.env.get("EVENTS_QUEUE_URL"),
+            "reports_bucket": self.env.get("REPORTS_BUCKET"),
         }
 
     def write_stack_file(self, path: Path = STACK_FILE) -> Path:

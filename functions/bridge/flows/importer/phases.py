@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import export, reconciliation, sweeps
+from bridge.flows.importer import export, reconciliation, snapshot, sweeps
 from bridge.flows.importer.merge import merge_record
 from bridge.sellsy.errors import NotFound
 
@@ -77,6 +77,7 @@ def phase_names() -> list[str]:
         "credit_notes",
         "sweeps",
         *(f"export:{s}" for s in revenue.STREAMS),
+        *(f"snapshot:{s}" for s in revenue.STREAMS),
     ]
 
 
@@ -392,6 +393,23 @@ def step_export(stream: str) -> Step:
     return step
 
 
+def step_snapshot(stream: str) -> Step:
+    """One records shard of the stream's full snapshot per step (see snapshot.py)."""
+
+    def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
+        shard = int(cursor.get("shard", 0))
+        finished = shard + 1 >= records_repo.SHARDS or not ctx.export_bucket
+
+        def write(state: dict[str, Any], part: str) -> None:
+            if ctx.export_bucket:
+                written = snapshot.write_shard(ctx.export_bucket, ctx.account_id, stream, shard)
+                snapshot.record(state, stream, shard, written)
+
+        return PageWork({"shard": shard + 1}, finished, write)
+
+    return step
+
+
 PHASE_STEPS: dict[str, Step] = {
     "reference": step_reference,
     "customers:company": step_customers("company"),
@@ -401,4 +419,5 @@ PHASE_STEPS: dict[str, Step] = {
     "credit_notes": step_documents("credit_notes"),
     "sweeps": step_sweeps,
     **{f"export:{s}": step_export(s) for s in revenue.STREAMS},
+    **{f"snapshot:{s}": step_snapshot(s) for s in revenue.STREAMS},
 }

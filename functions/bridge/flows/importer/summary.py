@@ -36,6 +36,11 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
         "duration_seconds": None if finished is None else (finished - started).total_seconds(),
         "exports": dict(state.get("exports", {})),
         "reconciliation": report_of(state),
+        "rates": state.get("rates"),
+        "snapshots": {
+            stream: {"prefix": per["prefix"], "records": per["records"], "bytes": per["bytes"]}
+            for stream, per in (state.get("snapshots") or {}).items()
+        },
     }
 
 
