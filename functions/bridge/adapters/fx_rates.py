@@ -20,7 +20,7 @@ import threading
 from typing import Any
 
 import httpx
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bridge.adapters.aws import client
 from bridge.domain.currency import EcbHistory, ecb_rates
@@ -128,7 +128,7 @@ def refresh_rates(bucket: str | None, url: str, today: dt.date) -> dict[str, Any
             with _lock:
                 _loaded[(RATES_KEY, str(info["version_id"]))] = history
             return info
-        except (httpx.HTTPError, ValueError, OSError) as exc:
+        except (httpx.HTTPError, ValueError, OSError, ClientError, BotoCoreError) as exc:
             error = f"refresh failed: {type(exc).__name__}: {str(exc)[:200]}"
             logger.warning("ECB rates refresh failed; falling back", extra={"error": error, "url": url})
     if stored is not None:
