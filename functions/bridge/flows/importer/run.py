@@ -23,6 +23,7 @@ from bridge.domain.masking import mask_text
 from bridge.flows.importer import phases, reconciliation, sweeps
 from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
+from bridge.observability import logger
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
 
 RUNNING, DONE = "running", "done"
