@@ -28,6 +28,9 @@ _EXACT = {
     "quantity": "decimal(20,6)",
     "discount_value": "decimal(20,6)",
     "tax_rate": "decimal(9,4)",
+    "discount_percent": "decimal(9,4)",
+    "progress_percentage": "decimal(9,4)",
+    "out_of_balance": "boolean",
     "fx_rate": "decimal(20,10)",
     "fx_stale": "int",
     "updated_at": "string",  # an ISO timestamp with its offset, kept as Sellsy wrote it
@@ -41,6 +44,8 @@ def column_type(stream: str, name: str) -> str:
         return _BY_STREAM[(stream, name)]
     if name in _EXACT:
         return _EXACT[name]
+    if name.startswith("is_"):
+        return "boolean"
     if name.startswith("original_") and name.endswith("_ids"):
         return "array<bigint>"
     if name == "original_id" or (name.startswith("original_") and name.endswith("_id")):
