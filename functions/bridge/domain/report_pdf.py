@@ -1,12 +1,16 @@
 """The intervention report rendered as a PDF when the field app sends none (F5).
 
-Pure: intervention mapping in, PDF bytes out (fpdf2, core fonts only so nothing is read from disk).
-Core fonts cover Latin-1, which holds French text; other characters are replaced rather than failing.
+Pure: intervention mapping in, PDF bytes out (fpdf2). The text is set in Open Sans, a Unicode TTF that ships
+inside a pinned runtime package (so inside the Lambda artifact) and is embedded, subset, in each PDF: core PDF
+fonts only encode Latin-1, which lacks œ, €, ’ and –. Characters the font has no glyph for (e.g. emoji) are
+replaced visibly rather than failing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from fpdf import FPDF
@@ -15,26 +19,47 @@ from fpdf.enums import XPos, YPos
 from bridge.domain.triggers import format_address
 
 TITLE = "Intervention report"
-_FONT = "Helvetica"
+_FONT = "OpenSans"
+_FONT_FILES = {"": "OpenSans-Regular.ttf", "B": "OpenSans-Bold.ttf"}
+_MISSING_GLYPH = "?"
 
 
-def _latin1(text: Any) -> str:
-    """Core PDF fonts only encode Latin-1; keep accents, replace the rest (e.g. emoji) visibly."""
-    value = "" if text is None else str(text)
-    value = value.replace("\u2019", "'").replace("\u20ac", "EUR").replace("\u2013", "-").replace("\u2014", "-")
-    return value.encode("latin-1", errors="replace").decode("latin-1")
+def _font_path(style: str) -> str:
+    return str(files("ttf_opensans") / "ttf" / _FONT_FILES[style])
+
+
+@cache
+def _glyphs() -> frozenset[int]:
+    """Code points both embedded styles can draw (read once per process)."""
+    from fontTools.ttLib import TTFont
+
+    common: set[int] | None = None
+    for style in _FONT_FILES:
+        with TTFont(_font_path(style), lazy=True) as font:
+            mapped = set(font.getBestCmap())
+        common = mapped if common is None else common & mapped
+    return frozenset(common or ())
+
+
+def _text(value: Any) -> str:
+    """Keep every character the font draws (French punctuation included); replace the rest visibly."""
+    text = "" if value is None else str(value)
+    drawable = _glyphs()
+    return "".join(c if ord(c) in drawable or c in "\n\t" else _MISSING_GLYPH for c in text)
 
 
 class _Report(FPDF):
     def __init__(self, heading: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
+        for style in _FONT_FILES:
+            self.add_font(_FONT, style, _font_path(style))
         self._heading = heading
         self.set_auto_page_break(auto=True, margin=18)
         self.set_margins(16, 16, 16)
 
     def header(self) -> None:
         self.set_font(_FONT, "B", 15)
-        self.cell(0, 9, _latin1(self._heading), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 9, _text(self._heading), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(60, 60, 60)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(3)
@@ -47,19 +72,19 @@ class _Report(FPDF):
     def section(self, title: str) -> None:
         self.ln(2)
         self.set_font(_FONT, "B", 11)
-        self.cell(0, 7, _latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 7, _text(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(_FONT, "", 10)
 
     def field(self, label: str, value: Any) -> None:
         if value in (None, ""):
             return
         self.set_font(_FONT, "B", 10)
-        self.cell(42, 6, _latin1(label))
+        self.cell(42, 6, _text(label))
         self.set_font(_FONT, "", 10)
-        self.multi_cell(0, 6, _latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def paragraph(self, text: Any) -> None:
-        self.multi_cell(0, 5.5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 5.5, _text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _contact_line(contact: Mapping[str, Any]) -> str:
@@ -72,7 +97,7 @@ def render_report(intervention: Mapping[str, Any]) -> bytes:
     """A one-to-few page A4 report: customer, address, technician, work done, used items, notes, dates."""
     number = intervention.get("number") or intervention.get("id")
     pdf = _Report(f"{TITLE} {number}")
-    pdf.set_title(_latin1(f"{TITLE} {number}"))
+    pdf.set_title(_text(f"{TITLE} {number}"))
     pdf.set_creator("sellsy-bridge")
     pdf.alias_nb_pages()
     pdf.add_page()
@@ -112,13 +137,13 @@ def render_report(intervention: Mapping[str, Any]) -> bytes:
         pdf.set_font(_FONT, "B", 10)
         widths = (45, 95, 38)
         for width, title in zip(widths, ("SKU", "Description", "Quantity"), strict=True):
-            pdf.cell(width, 6, title, border="B")
+            pdf.cell(width, 6, _text(title), border="B")
         pdf.ln(6)
         pdf.set_font(_FONT, "", 10)
         for item in items:
-            pdf.cell(widths[0], 6, _latin1(item.get("sku")))
-            pdf.cell(widths[1], 6, _latin1(item.get("description") or "")[:60])
-            pdf.cell(widths[2], 6, _latin1(item.get("quantity")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.cell(widths[0], 6, _text(item.get("sku")))
+            pdf.cell(widths[1], 6, _text(item.get("description") or "")[:60])
+            pdf.cell(widths[2], 6, _text(item.get("quantity")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     if intervention.get("notes"):
         pdf.section("Notes")

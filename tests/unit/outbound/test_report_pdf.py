@@ -50,3 +50,34 @@ def test_report_without_items_or_notes_still_renders():
     text = text_of(render_report({"id": "itv-1"}))
     assert "Intervention report itv-1" in text
     assert "None" in text
+
+
+def test_french_text_and_typography_come_back_out_of_the_pdf():
+    """Characters outside Latin-1 (œ, €, ’, –, «») are drawn by the embedded font, not turned into '?'."""
+    pdf = render_report(
+        {
+            "id": "itv-2",
+            "subject": "Main d’œuvre – révision",
+            "customer": {"name": "Œnologie & Fils"},
+            "work_done": "Main d'œuvre : 2 h à 45 € — « urgent »",
+            "used_items": [{"sku": "JOINT–12", "quantity": "1", "description": "Joint d’étanchéité"}],
+            "notes": "Cœur de chauffe remplacé",
+        }
+    )
+    text = text_of(pdf)
+    for expected in (
+        "Main d’œuvre – révision",
+        "Œnologie & Fils",
+        "Main d'œuvre : 2 h à 45 € — « urgent »",
+        "JOINT–12",
+        "Joint d’étanchéité",
+        "Cœur de chauffe remplacé",
+    ):
+        assert expected in text, expected
+    assert "?uvre" not in text
+    assert b"/FontFile2" in pdf  # the TTF is embedded, so the PDF renders the same everywhere
+
+
+def test_a_character_the_font_cannot_draw_is_replaced_visibly():
+    text = text_of(render_report({"id": "itv-3", "notes": "Réglé 🔧 ok"}))
+    assert "Réglé ? ok" in text
