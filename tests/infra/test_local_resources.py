@@ -148,10 +148,40 @@ def test_app_code_sees_the_local_stack(aws):
 def test_reset_wipes_data_but_keeps_resources(aws):
     table = aws.client("dynamodb")
     name = aws.env["RECORDS_TABLE"]
-    table.put_item(TableName=name, Item={"pk": {"S": "A#x#R"}, "sk": {"S": "1"}})
+    for i in range(60):  # more than one batch of deletes
+        table.put_item(TableName=name, Item={"pk": {"S": "A#x#R"}, "sk": {"S": str(i)}})
+    s3, sqs, secrets = aws.client("s3"), aws.client("sqs"), aws.client("secretsmanager")
+    bucket = aws.env["REPORTS_BUCKET"]
+    s3.put_object(Bucket=bucket, Key="reports/a.pdf", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="reports/a.pdf", Body=b"2")  # versioned: two versions
+    sqs.send_message(QueueUrl=aws.env["EVENTS_QUEUE_URL"], MessageBody="{}")
+    sqs.send_message(QueueUrl=aws.stack.physical["EventsDLQ"], MessageBody="{}")
+    sqs.receive_message(QueueUrl=aws.stack.physical["EventsDLQ"])  # in flight is forgotten too
+    prefix = aws.env["SECRETS_PREFIX"]
+    secrets.create_secret(Name=f"{prefix}/accounts/x/sellsy", SecretString="{}")
+    oauth = f"{prefix}/app/sellsy-oauth-client"
+    template_value = secrets.get_secret_value(SecretId=oauth)["SecretString"]
+    secrets.put_secret_value(SecretId=oauth, SecretString='{"client_id": "changed"}')
+
     aws.reset()
+
     assert table.scan(TableName=name)["Count"] == 0
     assert aws.client("dynamodb").describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+    versions = s3.list_object_versions(Bucket=bucket)
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    for queue in (aws.env["EVENTS_QUEUE_URL"], aws.stack.physical["EventsDLQ"]):
+        counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert [s["Name"] for s in secrets.list_secrets()["SecretList"]] == [oauth]
+    assert secrets.get_secret_value(SecretId=oauth)["SecretString"] == template_value
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"  # the resources keep their settings
+
+
+def test_recreate_wipes_moto_and_creates_the_template_again(aws):
+    aws.client("dynamodb").put_item(TableName=aws.env["RECORDS_TABLE"], Item={"pk": {"S": "p"}, "sk": {"S": "1"}})
+    aws.recreate()
+    assert aws.client("dynamodb").scan(TableName=aws.env["RECORDS_TABLE"])["Count"] == 0
+    assert set(aws.stack.physical) >= {"EventsQueue", "EventsDLQ", "ReportsBucket", "ImportStateMachine"}
 
 
 def test_reset_runs_the_hooks_of_session_fixtures(aws):

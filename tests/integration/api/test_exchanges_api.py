@@ -158,7 +158,9 @@ def test_rejected_exchange_queries(
     assert answer.error["message"]
 
 
-def test_failed_exchange_replays_through_the_queue(call: Call, account: dict[str, Any], api_env: Any) -> None:
+def test_failed_exchange_replays_through_the_queue(
+    call: Call, account: dict[str, Any], api_env: Any, no_pump: None
+) -> None:
     activate(api_env)
     receive_all(api_env)
     work = {**WORK, "payload": {"estimate_id": 77, "contact": {"email": EMAIL}}}
@@ -198,7 +200,9 @@ def test_failed_exchange_replays_through_the_queue(call: Call, account: dict[str
     assert call("GET", f"/accounts/acme/exchanges/{failed_id}").json["replayed_by"] == [body["exchange_id"]]
 
 
-def test_only_failed_exchanges_with_work_can_be_replayed(call: Call, account: dict[str, Any], api_env: Any) -> None:
+def test_only_failed_exchanges_with_work_can_be_replayed(
+    call: Call, account: dict[str, Any], api_env: Any, no_pump: None
+) -> None:
     activate(api_env)
     receive_all(api_env)
     ok_id = record_exchange(account_id="acme", direction="inbound", kind="x", status="ok", replay=WORK)
@@ -211,7 +215,9 @@ def test_only_failed_exchanges_with_work_can_be_replayed(call: Call, account: di
     assert receive_all(api_env) == []
 
 
-def test_replay_waits_for_a_reconnected_account(call: Call, account: dict[str, Any], api_env: Any) -> None:
+def test_replay_waits_for_a_reconnected_account(
+    call: Call, account: dict[str, Any], api_env: Any, no_pump: None
+) -> None:
     receive_all(api_env)
     failed_id = record_exchange(account_id="acme", direction="inbound", kind="x", status="failed", replay=WORK)
     answer = call("POST", f"/accounts/acme/exchanges/{failed_id}/replay")
