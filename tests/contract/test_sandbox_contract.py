@@ -26,7 +26,9 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def api(sb: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sb.api_url, headers={"Authorization": f"Bearer {sb.access_token()}"}) as client:
+    # The first write waits while the sandbox parses the OpenAPI file: seconds on a loaded machine.
+    headers = {"Authorization": f"Bearer {sb.access_token()}"}
+    with httpx.Client(base_url=sb.api_url, headers=headers, timeout=60) as client:
         yield client
 
 
