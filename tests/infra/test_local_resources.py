@@ -162,6 +162,9 @@ def test_reset_wipes_data_but_keeps_resources(aws):
     oauth = f"{prefix}/app/sellsy-oauth-client"
     template_value = secrets.get_secret_value(SecretId=oauth)["SecretString"]
     secrets.put_secret_value(SecretId=oauth, SecretString='{"client_id": "changed"}')
+    sfn = aws.client("stepfunctions")
+    machine = aws.stack.arns["ImportStateMachine"]
+    sfn.start_execution(stateMachineArn=machine, name="before-reset", input="{}")
 
     aws.reset()
 
@@ -175,6 +178,8 @@ def test_reset_wipes_data_but_keeps_resources(aws):
     assert [s["Name"] for s in secrets.list_secrets()["SecretList"]] == [oauth]
     assert secrets.get_secret_value(SecretId=oauth)["SecretString"] == template_value
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"  # the resources keep their settings
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])["States"]
 
 
 def test_recreate_wipes_moto_and_creates_the_template_again(aws):
