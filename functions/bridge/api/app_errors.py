@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from bridge.adapters.accounts_repo import AccountConflict, AccountNotFound
+from bridge.api import json_body
 from bridge.domain.masking import mask_text
 from bridge.flows.replay import ExchangeNotFound, NotReplayable
 from bridge.observability import logger
@@ -117,8 +118,12 @@ def register(app: ApiGatewayResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "invalid_json", "request body is not valid JSON")
+        invalid = [e for e in errors if e.get("type") == "json_invalid"]
+        if invalid:
+            reason = str((invalid[0].get("ctx") or {}).get("error") or "")
+            # Only our own reasons are echoed (they never quote the input); the parser's carry a position only.
+            message = reason if json_body.NON_FINITE in reason else "request body is not valid JSON"
+            return error_response(400, "invalid_json", message)
         details = validation_details(errors)
         return error_response(422, "validation_failed", _summary(details), details)
 

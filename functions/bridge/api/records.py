@@ -26,6 +26,8 @@ RecordId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$", description="R
 # Fields that identify a record: editing them would detach it from Sellsy.
 READ_ONLY_FIELDS = frozenset({"original_id", "original_invoice_id", "original_credit_note_id"})
 Scalar = str | int | float | bool | None
+# Beyond this magnitude a float64 (analytics tools, spreadsheets) no longer holds every cent of an amount.
+MAX_NUMBER = Decimal(10) ** 15
 
 
 class RecordOut(BaseModel):
@@ -46,6 +48,13 @@ class RecordPage(BaseModel):
 class RecordPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fields: dict[str, Scalar] = Field(min_length=1, max_length=50, description="Field name → new value")
+
+
+def _number_out_of_range(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return False
+    number = Decimal(value)
+    return not number.is_finite() or abs(number) >= MAX_NUMBER
 
 
 def _plain(value: Any) -> Any:
@@ -144,6 +153,14 @@ def patch_record(
     if frozen:
         raise ApiError(400, "read_only_field", f"{', '.join(frozen)} identify the record and cannot be edited")
     values = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in body.fields.items()}
+    out_of_range = sorted(k for k, v in values.items() if _number_out_of_range(v))
+    if out_of_range:
+        raise ApiError(
+            400,
+            "out_of_range",
+            f"{', '.join(out_of_range)}: numbers must be finite and below {MAX_NUMBER:.0e} in magnitude",
+            {"fields": out_of_range},
+        )
     try:
         item = records_repo.patch_fields(account_id, stream, record_id, values)
     except records_repo.RecordNotFound as exc:

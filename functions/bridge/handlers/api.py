@@ -23,7 +23,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import bridge.api
-from bridge.api import app_errors
+from bridge.api import app_errors, json_body
 from bridge.api.auth import authentication_problem, caller, is_public
 from bridge.observability import logger, metrics, tracer
 
@@ -32,7 +32,9 @@ API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 1_048_576  # JSON bodies only; files travel through presigned S3 URLs
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
-app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+app = APIGatewayHttpResolver(
+    enable_validation=True, response_validation_error_http_code=500, json_body_deserializer=json_body.loads
+)
 
 
 def discover_routers() -> list[tuple[str, Router]]:
