@@ -337,7 +337,7 @@ def _alarms_on(namespace: str, metric: str) -> list[dict[str, Any]]:
     return [
         a["Properties"]
         for a in of_type("AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+        if a["Properties"].get("Namespace") == namespace and a["Properties"].get("MetricName") == metric
     ]
 
 
@@ -350,10 +350,63 @@ def test_alarms_on_dlq_errors_throttles_and_reconnection_notify_the_topic():
     reconnect = _alarms_on("SellsyBridge", "NeedsReconnect")
     assert len(reconnect) == 1
     assert reconnect[0]["Dimensions"] == [{"Name": "service", "Value": "sellsy-bridge"}]
-    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+    for name, alarm in of_type("AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
         assert [ref_or_att(action) for action in props["AlarmActions"]] == ["AlarmTopic"]
-        assert props["TreatMissingData"] == "notBreaching"
+        # Silence is good news, except for the alarm whose point is that something stopped happening.
+        expected = "breaching" if name == "NoSuccessfulImportAlarm" else "notBreaching"
+        assert props["TreatMissingData"] == expected, name
+
+
+SERVICE_DIMENSION = [{"Name": "service", "Value": "sellsy-bridge"}]
+
+
+def test_alarms_on_trouble_operators_must_see():
+    """Each watches a metric of ours with the dimensions the code emits (the behaviour tests check the EMF)."""
+    (exchanges,) = _alarms_on("SellsyBridge", "Exchanges")
+    assert exchanges["Dimensions"] == [*SERVICE_DIMENSION, {"Name": "outcome", "Value": "failed"}]
+    assert exchanges["Threshold"] == 1
+    (stopped,) = _alarms_on("SellsyBridge", "ImportRunStopped")
+    assert stopped["Dimensions"] == SERVICE_DIMENSION and stopped["Threshold"] == 1
+    (silent,) = _alarms_on("SellsyBridge", "ImportRunSucceeded")
+    assert silent["Dimensions"] == SERVICE_DIMENSION
+    assert silent["Period"] * silent["EvaluationPeriods"] == 26 * 3600
+    assert silent["DatapointsToAlarm"] == silent["EvaluationPeriods"]
+    assert (silent["ComparisonOperator"], silent["Threshold"]) == ("LessThanThreshold", 1)
+    rate = RESOURCES["WebhookRejectionRateAlarm"]["Properties"]
+    stats = {m["Id"]: m["MetricStat"]["Metric"] for m in rate["Metrics"] if "MetricStat" in m}
+    assert {m["MetricName"] for m in stats.values()} == {"WebhookRejected", "WebhookAccepted"}
+    assert all(m["Namespace"] == "SellsyBridge" and m["Dimensions"] == SERVICE_DIMENSION for m in stats.values())
+    [expression] = [m for m in rate["Metrics"] if m.get("ReturnData", True)]
+    assert "rejected / (" in expression["Expression"].replace("FILL(rejected, 0)", "rejected")
+    assert (rate["ComparisonOperator"], rate["Threshold"]) == ("GreaterThanThreshold", 0.5)
+
+
+def test_every_metric_an_alarm_watches_is_emitted_somewhere_in_the_code():
+    source = "\n".join(path.read_text() for path in (REPO_ROOT / "functions/bridge").rglob("*.py"))
+    watched = set()
+    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("Namespace") == "SellsyBridge":
+            watched.add(props["MetricName"])
+        for metric in props.get("Metrics", []):
+            if "MetricStat" in metric:
+                watched.add(metric["MetricStat"]["Metric"]["MetricName"])
+    assert watched >= {"Exchanges", "ImportRunStopped", "ImportRunSucceeded", "NeedsReconnect", "WebhookRejected"}
+    for name in watched:
+        assert f'"{name}' in source, name
+
+
+def test_outputs_name_the_api_the_webhook_pattern_the_dashboard_the_state_machine_and_the_topic():
+    outputs = SOURCE["Outputs"]
+    assert set(outputs) == {"ApiUrl", "WebhookUrlPattern", "DashboardUrl", "ImportStateMachineArn", "AlarmTopicArn"}
+    api = outputs["ApiUrl"]["Value"]["Fn::Sub"]
+    assert api == "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert outputs["WebhookUrlPattern"]["Value"]["Fn::Sub"] == api + "/webhooks/sellsy/{account_id}"
+    assert "${OverviewDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert outputs["ImportStateMachineArn"]["Value"] == {"Ref": "ImportStateMachine"}
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert set(CFN["Outputs"]) == set(outputs)  # kept through the SAM transform
 
 
 def test_dashboard_body_is_valid_json_showing_functions_queues_and_reconnections():

@@ -24,7 +24,6 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -34,6 +33,7 @@ from botocore.exceptions import ClientError
 
 from bridge.adapters.aws import dynamodb_table
 from bridge.domain.revenue import stable_hash
+from bridge.observability import ContextThreadPool
 from bridge.settings import get_settings
 
 SHARDS = 8
@@ -134,15 +134,15 @@ def get_many(account_id: str, stream: str, keys: Iterable[str]) -> dict[str, dic
 
 BATCH_WRITE_MAX = 25
 WRITE_THREADS = 4
-_write_pool: ThreadPoolExecutor | None = None
+_write_pool: ContextThreadPool | None = None
 _write_pool_lock = threading.Lock()
 
 
-def _pool() -> ThreadPoolExecutor:
+def _pool() -> ContextThreadPool:
     global _write_pool
     with _write_pool_lock:
         if _write_pool is None:
-            _write_pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="records-write")
+            _write_pool = ContextThreadPool(max_workers=WRITE_THREADS, thread_name_prefix="records-write")
         return _write_pool
 
 

@@ -85,6 +85,27 @@ _PERSONAL_KEYS = frozenset(
         "street",
     }
 )
+# Ids we mint or read (deliveries, exchanges, runs, requests, Sellsy objects) are never masked: they are
+# how an operator follows one delivery across lines, and a 32-hex delivery id looks like a credential.
+_OUR_ID_KEYS = frozenset(
+    {
+        "accountid",
+        "deliveryid",
+        "exchangeid",
+        "correlationid",
+        "runid",
+        "executionarn",
+        "messageid",
+        "requestid",
+        "functionrequestid",
+        "xraytraceid",
+        "replayof",
+        "configid",
+        "sellsyid",
+        "fieldid",
+    }
+)
+_ID_VALUE = re.compile(r"^[A-Za-z0-9_.:/#+=\-]{1,256}$")
 # Suffixes catch "contact_email", "main_phone", "sellsy_access_token", "client_secret_value"...
 _SENSITIVE_SUFFIXES = ("email", "phone", "token", "secret", "password", "signkey", "signature")
 
@@ -114,6 +135,13 @@ def is_sensitive_key(key: str, extra: Iterable[str] = ()) -> bool:
     return norm.endswith(_SENSITIVE_SUFFIXES)
 
 
+def is_our_id(key: str, value: Any) -> bool:
+    """An id of ours under its own key: kept as is (an email or free text under such a key is still masked)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _normal(key) in _OUR_ID_KEYS
+    return isinstance(value, str) and _normal(key) in _OUR_ID_KEYS and bool(_ID_VALUE.match(value))
+
+
 def mask_text(text: str) -> str:
     """Replace emails, phone numbers, bearer tokens, JWTs and opaque credentials inside free text."""
     if not _COMPILED.search(text):
@@ -135,7 +163,9 @@ def _mask(value: Any, extra: tuple[str, ...], depth: int) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             name = str(key)
-            if item is not None and item != "" and is_sensitive_key(name, extra):
+            if is_our_id(name, item):
+                out[name] = item
+            elif item is not None and item != "" and is_sensitive_key(name, extra):
                 out[name] = _erase_whole(item)
             else:
                 out[name] = _mask(item, extra, depth + 1)

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import bridge.api
 from bridge.api import app_errors, json_body
 from bridge.api.auth import authentication_problem, caller, is_public
-from bridge.observability import logger, metrics, tracer
+from bridge.observability import invocation_log_keys, logger, metrics, tracer
 
 API_TITLE = "sellsy-bridge API"
 API_VERSION = "1.0.0"
@@ -132,6 +132,7 @@ def _is_json(body: str, encoded: bool) -> bool:
     return True
 
 
+@invocation_log_keys
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)

@@ -20,13 +20,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bridge.flows.importer.accounts import active_account_ids, import_deps
 from bridge.flows.importer.run import DEFAULT_MARGIN_MS, record_failure, run_chunk
-from bridge.observability import logger, metrics
+from bridge.observability import invocation_log_keys, logger, metrics
 
 
 class BadImportEvent(ValueError):
     pass
 
 
+@invocation_log_keys
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bridge.flows.inbound.receive import Answer, problem, receive
-from bridge.observability import logger, metrics
+from bridge.observability import invocation_log_keys, logger, metrics
 
 _PREFIX = "/webhooks/sellsy/"
 
@@ -49,16 +49,14 @@ def _response(answer: Answer, correlation_id: str) -> dict[str, Any]:
     }
 
 
+@invocation_log_keys
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = event.get("requestContext") or {}
     correlation_id = str(request.get("requestId") or uuid.uuid4())
-    # Thread-local keys: the local gateway serves requests from threads of one process.
-    logger.thread_safe_append_keys(correlation_id=correlation_id)
-    try:
-        return _handle(event, correlation_id)
-    finally:
-        logger.thread_safe_remove_keys(["correlation_id"])
+    logger.set_correlation_id(correlation_id)
+    return _handle(event, correlation_id)
 
 
 def _handle(event: dict[str, Any], correlation_id: str) -> dict[str, Any]:
@@ -83,6 +81,16 @@ def _handle(event: dict[str, Any], correlation_id: str) -> dict[str, Any]:
             logger.exception("webhook could not be accepted")
             answer = problem(503, "temporarily_unavailable", "the delivery could not be stored; retry later")
     if answer.status >= 400:
-        logger.warning("webhook rejected", extra={"status": answer.status, "code": answer.body["error"]["code"]})
-    metrics.add_metric(name="WebhookAccepted" if answer.enqueued else "WebhookRejected", unit=MetricUnit.Count, value=1)
+        refused = {
+            "account_id": _account_id(event) or None,
+            "status": answer.status,
+            "code": answer.body["error"]["code"],
+        }
+        logger.warning("webhook rejected", extra=refused)
+    # The rejection-rate alarm compares these two: refusals are the caller's (4xx: signature, body, account);
+    # a 503 is ours and shows in the API's 5xx alarm; probes (GET) count in neither.
+    if answer.enqueued:
+        metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
+    elif 400 <= answer.status < 500:
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
     return _response(answer, correlation_id)

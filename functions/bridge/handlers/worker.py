@@ -31,7 +31,7 @@ from bridge.adapters.aws import client
 from bridge.flows.dispatch import dispatch
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import account_cache, receipt
-from bridge.observability import logger, metrics, tracer
+from bridge.observability import invocation_log_keys, logger, metrics, tracer
 from bridge.sellsy.errors import NeedsReconnect
 from bridge.settings import get_settings
 
@@ -129,6 +129,8 @@ def record_handler(record: SQSRecord) -> Any:
         logger.thread_safe_remove_keys(_LOG_KEYS)
 
 
+@invocation_log_keys
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

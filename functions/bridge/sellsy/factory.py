@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 
-from bridge.adapters import aws
+from bridge.adapters import aws, quota_figures
 from bridge.sellsy.auth import TokenEndpoint
 from bridge.sellsy.client import SellsyClient
 from bridge.sellsy.quota import QuotaGovernor
+from bridge.sellsy.quota_report import QuotaReporter
 from bridge.sellsy.token_cache import SharedTokenProvider, TokenStore
 from bridge.settings import get_settings
 
@@ -50,7 +51,12 @@ def token_provider(account_id: str) -> SharedTokenProvider:
 
 def quota_for_account(account_id: str) -> QuotaGovernor:
     with _lock:
-        return _governors.setdefault(account_id, QuotaGovernor())
+        governor = _governors.get(account_id)
+        if governor is None:
+            # Operators see the quota Sellsy answers: metrics, a log line and the account's latest figures.
+            reporter = QuotaReporter(account_id, store=quota_figures.save)
+            governor = _governors[account_id] = QuotaGovernor(reporter=reporter)
+        return governor
 
 
 def client_for_account(account_id: str, *, daily_reserve: int = 0) -> SellsyClient:

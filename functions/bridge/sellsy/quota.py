@@ -110,6 +110,8 @@ class QuotaGovernor:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] | None = None,
+        reporter: Callable[[dict[str, Any]], None] | None = None,
+        report_every: float = 60.0,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
@@ -119,6 +121,11 @@ class QuotaGovernor:
         self._pause_until = 0.0
         self._ids = itertools.count(1)
         self.stats = QuotaStats()
+        # Told what Sellsy answered (a snapshot) on the first answer with quota headers, then at most once
+        # every `report_every` seconds: metrics and log lines at a bounded rate, however busy the account.
+        self._reporter = reporter
+        self._report_every = report_every
+        self._next_report = float("-inf")
 
     # -- before a request -------------------------------------------------------------------------
     def acquire(self, *, daily_reserve: int = 0) -> Reservation:
@@ -167,8 +174,12 @@ class QuotaGovernor:
         Also called without headers when no answer came (transport error), to end the reservation.
         """
         remaining = parse_remaining(headers)
+        report: dict[str, Any] | None = None
         with self._lock:
             now = self._clock()
+            if remaining and self._reporter is not None and now >= self._next_report:
+                self._next_report = now + self._report_every
+                report = {}  # filled below, once this answer's figures are in
             if status == 429:
                 self.stats.responses_429 += 1
             for name, key in reservation.slots:
@@ -186,6 +197,10 @@ class QuotaGovernor:
                 window.lowest = value if window.lowest is None else min(window.lowest, value)
                 window.answered += 1
                 window.limit_guess = max(window.limit_guess or 0, window.lowest + window.answered)
+            if report is not None:
+                report = self.stats.as_dict()
+        if report is not None and self._reporter is not None:
+            self._reporter(report)  # outside the lock; a reporter never raises (see bridge.sellsy.factory)
 
     def pause_after_429(self, retry_after: float | None) -> None:
         """Hold every thread: ``Retry-After`` when given, else until the second turns; plus jitter."""
@@ -229,7 +244,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def emit_quota_metrics(metrics: Any, snapshot: Mapping[str, Any], *, stream: str | None = None) -> None:
-    """Put a run's quota figures into Powertools ``metrics`` (EMF): calls, 429s, remaining by day."""
+    """Put quota figures into Powertools ``metrics`` (EMF): calls and 429s (since the last report), remaining
+    by day. Called by the reporter a governor is given (``bridge.sellsy.factory``), at its bounded rate."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     if stream:

@@ -14,6 +14,7 @@ import pytest
 from infra.local.executions import ExecutionRunner, wait_played
 from infra.local.import_runner import list_accounts
 from tests.fixtures.api import invoke, reset_app_caches
+from tests.fixtures.emf import emitted_metrics, seen_by_alarm
 
 ACCOUNT = "revenue"
 
@@ -162,3 +163,55 @@ def test_the_openapi_document_describes_starting_and_listing_imports(api_env):
     listed = imports["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listed["$ref"].endswith("/ImportRunPage")
     assert "execution_arn" in document["components"]["schemas"]["ImportRun"]["properties"]
+
+
+def test_an_import_stopped_at_the_quota_reserve_emits_the_metric_the_alarm_watches(api, capfd):
+    connect(api)
+    api.set_quotas(per_day=40)  # Sellsy answers 39 left after the first call: below the reserve
+    settings = {"settings": {"daily_quota_reserve": 100}}
+    assert invoke("PATCH", f"/accounts/{ACCOUNT}", json_body=settings).status == 200
+    capfd.readouterr()
+
+    started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
+    assert started.status == 202, started.text
+    play(started.json["execution_arn"])
+
+    [run] = invoke("GET", f"/accounts/{ACCOUNT}/imports").json["items"]
+    assert run["status"] == "quota_reserve_reached", run
+    stopped = seen_by_alarm(emitted_metrics(capfd.readouterr().out), "ImportRunStoppedAlarm")
+    assert len(stopped) == 1 and stopped[0].value in (1, [1], 1.0, [1.0])
+    assert stopped[0].blob["account_id"] == ACCOUNT and stopped[0].blob["outcome"] == "quota_reserve_reached"
+
+    # The next start resumes the same run (a stopped run is not "running": no 409).
+    api.set_quotas(per_day=None)
+    assert invoke("PATCH", f"/accounts/{ACCOUNT}", json_body={"settings": {"daily_quota_reserve": 0}}).status == 200
+    again = invoke("POST", f"/accounts/{ACCOUNT}/imports")
+    assert again.status == 202 and again.json["run_id"] == run["run_id"], again.text
+    play(again.json["execution_arn"])
+    done = invoke("GET", f"/accounts/{ACCOUNT}/imports/{run['run_id']}").json
+    assert done["status"] == "done"
+    assert seen_by_alarm(emitted_metrics(capfd.readouterr().out), "NoSuccessfulImportAlarm")
+
+
+def test_a_chunk_that_crashes_is_recorded_failed_and_emits_the_metric_the_alarm_watches(
+    api, capfd, monkeypatch: pytest.MonkeyPatch
+):
+    from bridge.flows.importer import phases
+
+    def crash(*args: Any) -> Any:
+        raise RuntimeError("the import function crashed")
+
+    connect(api)
+    monkeypatch.setitem(phases.PHASE_STEPS, phases.phase_names()[0], crash)
+    capfd.readouterr()
+    started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
+    assert started.status == 202, started.text
+    play(started.json["execution_arn"])
+
+    [run] = invoke("GET", f"/accounts/{ACCOUNT}/imports").json["items"]
+    assert run["status"] == "failed", run
+    assert run["progress"]["error"] == {"type": "RuntimeError", "message": "the import function crashed"}
+    [execution] = _executions()
+    assert execution["status"] == "SUCCEEDED"  # the Map caught it: without our metric, no alarm would fire
+    [failed] = seen_by_alarm(emitted_metrics(capfd.readouterr().out), "ImportRunStoppedAlarm")
+    assert failed.blob["outcome"] == "failed" and failed.blob["account_id"] == ACCOUNT

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from bridge.domain.masking import mask_text
 from bridge.flows.importer import phases, reconciliation, sweeps
 from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
-from bridge.observability import logger
+from bridge.observability import ContextThreadPool, logger
 from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
 
 RUNNING, DONE = "running", "done"
@@ -150,8 +150,8 @@ def run_chunk(
             future.result()
 
     with (
-        ThreadPoolExecutor(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write") as writer,
+        ContextThreadPool(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
+        ContextThreadPool(max_workers=1, thread_name_prefix="import-write") as writer,
         closing(sweeps.BackgroundSweeper(account_id, state["run_id"], deps.export_bucket)) as sweeper,
     ):
         ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)

@@ -11,12 +11,13 @@ nothing twice and counts nothing twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.flows.importer import export
+from bridge.observability import ContextThreadPool
 
 # The phase whose listing marks a stream's records as seen in this run (customers: the later of their two).
 LISTED_BY: dict[str, tuple[str, ...]] = {
@@ -98,7 +99,7 @@ class BackgroundSweeper:
     def __init__(self, account_id: str, run_id: str, export_bucket: str | None) -> None:
         self._args = (account_id, run_id)
         self._export_bucket = export_bucket
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-sweep")
+        self._pool = ContextThreadPool(max_workers=1, thread_name_prefix="import-sweep")
         self._running: tuple[Shard, Future[dict[str, int]]] | None = None
 
     def advance(
