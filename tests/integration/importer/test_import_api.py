@@ -58,6 +58,13 @@ def play(execution_arn: str) -> None:
     assert wait_played(execution_arn, timeout=300), execution_arn
 
 
+def start_and_play() -> dict[str, Any]:
+    started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
+    assert started.status == 202, started.text
+    play(started.json["execution_arn"])
+    return dict(started.json)
+
+
 def test_start_follow_browse_and_lock(api):
     refused = invoke("POST", f"/accounts/{ACCOUNT}/imports")
     assert refused.status == 409 and refused.error["code"] == "account_not_active"
@@ -172,10 +179,7 @@ def test_an_import_stopped_at_the_quota_reserve_emits_the_metric_the_alarm_watch
     assert invoke("PATCH", f"/accounts/{ACCOUNT}", json_body=settings).status == 200
     capfd.readouterr()
 
-    started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
-    assert started.status == 202, started.text
-    play(started.json["execution_arn"])
-
+    start_and_play()
     [run] = invoke("GET", f"/accounts/{ACCOUNT}/imports").json["items"]
     assert run["status"] == "quota_reserve_reached", run
     stopped = seen_by_alarm(emitted_metrics(capfd.readouterr().out), "ImportRunStoppedAlarm")
@@ -185,9 +189,7 @@ def test_an_import_stopped_at_the_quota_reserve_emits_the_metric_the_alarm_watch
     # The next start resumes the same run (a stopped run is not "running": no 409).
     api.set_quotas(per_day=None)
     assert invoke("PATCH", f"/accounts/{ACCOUNT}", json_body={"settings": {"daily_quota_reserve": 0}}).status == 200
-    again = invoke("POST", f"/accounts/{ACCOUNT}/imports")
-    assert again.status == 202 and again.json["run_id"] == run["run_id"], again.text
-    play(again.json["execution_arn"])
+    assert start_and_play()["run_id"] == run["run_id"]
     done = invoke("GET", f"/accounts/{ACCOUNT}/imports/{run['run_id']}").json
     assert done["status"] == "done"
     assert seen_by_alarm(emitted_metrics(capfd.readouterr().out), "NoSuccessfulImportAlarm")
@@ -204,10 +206,7 @@ def test_a_chunk_that_crashes_is_recorded_failed_and_emits_the_metric_the_alarm_
     connect(api)
     monkeypatch.setitem(phases.PHASE_STEPS, phases.phase_names()[0], crash)
     capfd.readouterr()
-    started = invoke("POST", f"/accounts/{ACCOUNT}/imports")
-    assert started.status == 202, started.text
-    play(started.json["execution_arn"])
-
+    start_and_play()
     [run] = invoke("GET", f"/accounts/{ACCOUNT}/imports").json["items"]
     assert run["status"] == "failed", run
     assert run["progress"]["error"] == {"type": "RuntimeError", "message": "the import function crashed"}
