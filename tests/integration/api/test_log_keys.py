@@ -29,7 +29,8 @@ def test_each_real_handler_writes_its_own_lambda_context(aws_clean, log_lines):
     assert rejected["function_request_id"] == webhook_context.aws_request_id
     assert rejected["correlation_id"] == event["requestContext"]["requestId"]
     assert "cold_start" in rejected
-    assert "account_id" not in rejected and "run_id" not in rejected  # nothing of the import's keys
+    assert rejected["account_id"] == "nobody"  # the account it was addressed to
+    assert "run_id" not in rejected and "execution_arn" not in rejected  # nothing of the import's keys
 
 
 def test_functions_running_at_once_in_one_process_keep_their_own_keys(log_lines):
