@@ -158,6 +158,27 @@ def _paged(
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def claim_replay(account_id: str, exchange_id: str, delivery_id: str) -> str | None:
+    """Mark the exchange as replayed by ``delivery_id``, once: returns None when this call claimed it, else the
+    delivery id of the replay that claimed it first (conditional write, so two requests at once cannot both win)."""
+    from botocore.exceptions import ClientError
+
+    key = {"pk": partition(account_id, day_of(exchange_id)), "sk": exchange_id}
+    try:
+        _table().update_item(
+            Key=key,
+            UpdateExpression="SET replay_delivery_id = :d",
+            ExpressionAttributeValues={":d": delivery_id},
+            ConditionExpression=Attr("pk").exists() & Attr("replay_delivery_id").not_exists(),
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        item = _table().get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        return str(item.get("replay_delivery_id") or "")
+    return None
+
+
 def add_replayed_by(account_id: str, exchange_id: str, new_exchange_id: str) -> None:
     _table().update_item(
         Key={"pk": partition(account_id, day_of(exchange_id)), "sk": exchange_id},

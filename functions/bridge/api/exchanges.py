@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bridge.adapters import accounts_repo
 from bridge.api.app_errors import ApiError, error_responses
@@ -34,6 +34,9 @@ class ReplayAccepted(BaseModel):
     replay_of: str
     delivery_id: str
     correlation_id: str
+    already_replayed: bool = Field(
+        default=False, description="true: this exchange was replayed before; nothing was enqueued again"
+    )
     link: str
 
 
@@ -95,21 +98,25 @@ def get_exchange(account_id: AccountId, exchange_id: ExchangeId) -> ExchangeReco
 @router.post(
     "/accounts/<account_id>/exchanges/<exchange_id>/replay",
     summary="Replay a failed exchange through the normal path",
-    description="202 with the new exchange; 409 unless the exchange failed and carries its work message.",
+    description=(
+        "202 with the new exchange; 200 with `already_replayed: true` and nothing enqueued when the exchange was "
+        "replayed before; 409 unless the exchange failed and carries its work message."
+    ),
     tags=TAGS,
     status_code=202,
     responses=error_responses(success=202),
 )
 def replay(account_id: AccountId, exchange_id: ExchangeId) -> Response[ReplayAccepted]:
     done = replay_exchange(account_id, exchange_id)
-    link = f"/accounts/{account_id}/exchanges/{done.exchange_id}"
+    link = f"/accounts/{account_id}/exchanges/{done.exchange_id or exchange_id}"
     return Response(
-        status_code=202,
+        status_code=200 if done.already_replayed else 202,
         body=ReplayAccepted(
             exchange_id=done.exchange_id,
             replay_of=done.replay_of,
             delivery_id=done.delivery_id,
             correlation_id=done.correlation_id,
+            already_replayed=done.already_replayed,
             link=link,
         ),
         headers={"Location": link},

@@ -2,7 +2,9 @@
 
 The message goes through the normal path (worker, action ledger, idempotency), so a replay of
 work that meanwhile succeeded does nothing twice. A new delivery id lets it past the worker's
-idempotency on deliveries; ``replay_of`` links it to the failed exchange.
+idempotency on deliveries; ``replay_of`` links it to the failed exchange. An exchange is replayed once:
+a second request finds the first replay's claim and enqueues nothing (if that replay fails too, its own
+failed exchange is the one to replay).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ReplayRequested:
     replay_of: str
     delivery_id: str
     correlation_id: str
+    already_replayed: bool = False
 
 
 def replay_exchange(account_id: str, exchange_id: str) -> ReplayRequested:
@@ -45,6 +48,16 @@ def replay_exchange(account_id: str, exchange_id: str) -> ReplayRequested:
         raise NotReplayable(f"account {account_id!r} is {account.status}: reconnect it before replaying")
 
     delivery_id = queue.new_delivery_id()
+    earlier = exchanges_repo.claim_replay(account_id, exchange_id, delivery_id)
+    if earlier is not None:
+        replayed_by = sorted(item.get("replayed_by") or [])
+        return ReplayRequested(
+            exchange_id=replayed_by[0] if replayed_by else "",
+            replay_of=exchange_id,
+            delivery_id=earlier,
+            correlation_id=earlier,
+            already_replayed=True,
+        )
     replayed = {
         **message,
         "account_id": account_id,

@@ -198,6 +198,15 @@ def test_failed_exchange_replays_through_the_queue(
         "77",
     )
     assert call("GET", f"/accounts/acme/exchanges/{failed_id}").json["replayed_by"] == [body["exchange_id"]]
+    assert body["already_replayed"] is False
+
+    # A second replay of the same exchange enqueues nothing and says so, naming the first replay.
+    second = call("POST", f"/accounts/acme/exchanges/{failed_id}/replay")
+    assert second.status == 200, second.text
+    assert second.json["already_replayed"] is True
+    assert (second.json["exchange_id"], second.json["delivery_id"]) == (body["exchange_id"], body["delivery_id"])
+    assert receive_all(api_env) == []
+    assert call("GET", f"/accounts/acme/exchanges/{failed_id}").json["replayed_by"] == [body["exchange_id"]]
 
 
 def test_only_failed_exchanges_with_work_can_be_replayed(

@@ -6,6 +6,9 @@
   remembers what was written (echo memory) so the webhooks our own writes cause are skipped, and logs
   each write in the exchange log. Updates (PUT) are safe to repeat; a new address (POST) is first
   looked for among the customer's addresses, so a retried push never adds it twice.
+- A replayed push (``replay_of`` set) sends what the field customer holds *now* for the parts the original
+  change touched, never the values the failed message carried: a newer change, or a newer Sellsy value
+  synced meanwhile, is not overwritten by an old one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from bridge.adapters import accounts_repo, field_repo, queue
 from bridge.domain.interventions import FieldCustomer, address, person
@@ -81,6 +86,33 @@ def accept_customer_change(
 
 
 # --- worker --------------------------------------------------------------------------------------
+
+
+def current_change(customer: FieldCustomer, change: CustomerChange) -> CustomerChange | None:
+    """The change to send on a replay: the field customer's current values for the parts ``change`` touched."""
+    current: dict[str, Any] = {}
+    held = customer.address
+    if change.address is not None and held is not None:
+        current["address"] = {
+            "lines": held.lines,
+            "postal_code": held.postal_code,
+            "city": held.city,
+            "country_code": held.country_code,
+        }
+    if change.main_contact is not None:
+        contact = customer.main_contact
+        now = {
+            "phone": (contact.phone if contact else None) or customer.phone,
+            "mobile": contact.mobile if contact else None,
+            "email": (contact.email if contact else None) or customer.email,
+        }
+        values = {k: now[k] for k in change.main_contact.model_fields_set if now.get(k)}
+        if values:
+            current["main_contact"] = values
+    try:
+        return CustomerChange.model_validate(current)
+    except ValidationError:
+        return None  # nothing left to send (or the field holds no complete address any more)
 
 
 def _address_body(address: AddressChange) -> dict[str, Any]:
@@ -189,6 +221,20 @@ def run_customer_push(message: dict[str, Any], *, sellsy: SellsyPort | None = No
         )
         return []
     change = CustomerChange.model_validate(payload.get("change") or {})
+    if message.get("replay_of"):
+        replayed = current_change(customer, change)
+        if replayed is None:
+            record_exchange(
+                account_id=account_id,
+                direction="outbound",
+                kind="customer_push_skipped",
+                status="skipped",
+                field_id=customer_id,
+                reason="replay: the field customer holds nothing current to send",
+                correlation_id=correlation_id,
+            )
+            return []
+        change = replayed
     if sellsy is None:
         from bridge.sellsy.factory import client_for_account
 
