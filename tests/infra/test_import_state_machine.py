@@ -39,8 +39,15 @@ class FakeImport:
     ):
         self.chunks, self.fail, self.flaky, self.recording_fails = chunks, fail or {}, flaky, recording_fails
         self.calls: list[dict[str, Any]] = []
+        self.sweeps: list[dict[str, Any]] = []  # the nightly sweep after each account's import
+        self.sweep_fails = False
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        if event["action"] == "sweep":
+            self.sweeps.append(event)
+            if self.sweep_fails:
+                raise StatesError("SellsyUnavailable", "sweep could not read Sellsy")
+            return {"status": "ok"}
         self.calls.append(event)
         if self.flaky:
             self.flaky -= 1
@@ -88,6 +95,20 @@ def test_every_account_is_imported_chunk_by_chunk_until_done():
     assert output["results"] == [
         {"account_id": a, "run_id": f"run-{a}", "done": True, "status": "ok"} for a in ("a1", "a2", "a3")
     ]
+
+
+def test_each_imported_account_is_swept_after_its_import_and_a_failed_sweep_changes_nothing():
+    fake = FakeImport({"a1": 2, "a2": 1})
+    output, _ = _run(fake, {"action": "list_accounts", "max_concurrency": 2})
+    assert sorted(s["account_id"] for s in fake.sweeps) == ["a1", "a2"]
+    assert all(s == {"action": "sweep", "mode": "nightly", "account_id": s["account_id"]} for s in fake.sweeps)
+
+    failing = FakeImport({"a1": 2, "a2": 1})
+    failing.sweep_fails = True
+    failed_output, _ = _run(failing, {"action": "list_accounts", "max_concurrency": 2})
+    # The import's result stands; the sweep's error is shown beside it.
+    assert [{k: v for k, v in r.items() if k != "sweep_error"} for r in failed_output["results"]] == output["results"]
+    assert all(r["sweep_error"]["Error"] == "SellsyUnavailable" for r in failed_output["results"])
 
 
 def test_a_failing_account_is_recorded_and_the_others_still_complete():

@@ -270,14 +270,28 @@ def test_http_api_routes_and_authorization():
 
 def test_nightly_schedule_has_timezone_stack_unique_name_and_targets_the_state_machine():
     schedules = of_type("AWS::Scheduler::Schedule")
-    assert len(schedules) == 1
-    props = next(iter(schedules.values()))["Properties"]
+    nightly = [
+        s for s in schedules.values() if s["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-nightly-import"}
+    ]
+    assert len(nightly) == 1
+    props = nightly[0]["Properties"]
     assert props["ScheduleExpressionTimezone"] == "Europe/Paris"
     assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-nightly-import"}
     assert ref_or_att(props["ScheduleExpression"]) == "ImportScheduleExpression"
     assert ref_or_att(props["Target"]["Arn"]) == "ImportStateMachine"
     assert ref_or_att(props["Target"]["DeadLetterConfig"]["Arn"]) == "ImportScheduleDLQ"
     assert '"action": "list_accounts"' in props["Target"]["Input"]["Fn::Sub"]
+
+
+def test_hourly_sweep_schedule_invokes_the_import_function_with_a_dlq():
+    schedules = of_type("AWS::Scheduler::Schedule")
+    hourly = [s for s in schedules.values() if s["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-hourly-sweep"}]
+    assert len(hourly) == 1 and len(schedules) == 2
+    props = hourly[0]["Properties"]
+    assert props["ScheduleExpression"] == "rate(1 hour)"
+    assert ref_or_att(props["Target"]["Arn"]) == "ImportFunction"
+    assert ref_or_att(props["Target"]["DeadLetterConfig"]["Arn"]) == "ImportScheduleDLQ"
+    assert json.loads(props["Target"]["Input"]) == {"action": "sweep_all", "mode": "hourly"}
 
 
 def test_state_machine_invokes_only_the_import_function():

@@ -219,7 +219,9 @@ def resolve_tax_id(rate: Any, taxes: Iterable[Any], *, include_ecotax: bool = Fa
     """The account's tax id for a rate given by value (``19.6`` -> the id of the 19.6 % tax).
 
     ``taxes`` is the account's tax list (``GET /taxes``: dicts or models with id, rate, is_active,
-    is_ecotax). Active taxes win over inactive ones; eco-taxes are skipped unless asked for.
+    is_ecotax, is_einvoicing_compliant). When several share the rate, an e-invoicing compliant tax wins
+    (Sellsy's documents no longer accept non-compliant ones; a tax that does not say counts as neither),
+    then an active one over an inactive one; eco-taxes are skipped unless asked for.
     """
     wanted = _decimal(rate)
     if wanted is None:
@@ -233,14 +235,16 @@ def resolve_tax_id(rate: Any, taxes: Iterable[Any], *, include_ecotax: bool = Fa
         known.append(tax_rate)
         if tax_rate == wanted:
             inactive = _field(tax, "is_active") is False  # unknown activity counts as active
-            candidates.append((inactive, int(_field(tax, "id"))))
+            compliant = _field(tax, "is_einvoicing_compliant")
+            rank = 0 if compliant is True else 2 if compliant is False else 1
+            candidates.append((rank, inactive, int(_field(tax, "id"))))
     if not candidates:
         raise UnknownValue(
             f"no tax with rate {wanted.normalize():f} % in this Sellsy account",
             value=rate,
             available=sorted({f"{value.normalize():f}" for value in known}),
         )
-    return min(candidates)[1]
+    return min(candidates)[2]
 
 
 def _normalise(text: Any) -> str:

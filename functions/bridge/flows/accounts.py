@@ -132,7 +132,18 @@ def _activate(account_id: str, method: AuthMethod, credentials: Credentials) -> 
         status="ok",
         request={"method": method},
     )
+    _replay_parked(account_id)
     return account
+
+
+def _replay_parked(account_id: str) -> None:
+    """Deliveries parked while the account needed reconnecting run again now (never fails the connect)."""
+    from bridge.flows.inbound.parked import replay_parked
+
+    try:
+        replay_parked(account_id)
+    except Exception:  # the connection stands; the parked exchanges stay replayable by hand
+        logger.exception("parked deliveries not replayed after reconnect", extra={"account_id": account_id})
 
 
 def connect_client_credentials(

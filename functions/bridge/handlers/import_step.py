@@ -5,6 +5,8 @@
                                                      -> {"account_id", "run_id", "done", "status", "progress"}
     {"action": "record_failure", "account_id", "run_id", "error", "cause", "execution_arn"?}
                                                      -> {"account_id", "run_id", "done": false, "status": "failed", ...}
+    {"action": "sweep", "account_id", "mode"?}       -> the account's reconciliation sweep (nightly, after its import)
+    {"action": "sweep_all", "mode"?}                 -> every active account's sweep (the hourly schedule)
 
 A chunk works until the invocation's remaining time nears `IMPORT_MARGIN_MS`, saves its checkpoint and
 returns `done: false`; the state machine loops until `done`. A chunk that fails beyond its retries is
@@ -34,6 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action") if isinstance(event, dict) else None
     if action == "list_accounts":
         return {"accounts": [{"account_id": account_id} for account_id in active_account_ids()]}
+    if action in ("sweep", "sweep_all"):
+        return _sweep(event, action)
     if action not in ("chunk", "record_failure"):
         raise BadImportEvent(f"unknown action {action!r}: expected list_accounts, chunk or record_failure")
     account_id = event.get("account_id")
@@ -66,3 +70,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _sweep(event: dict[str, Any], action: str) -> dict[str, Any]:
+    from bridge.flows.inbound import sweep
+
+    mode = event.get("mode") or "hourly"
+    if mode not in sweep.MODES:
+        raise BadImportEvent(f"unknown sweep mode {mode!r}: expected one of {', '.join(sweep.MODES)}")
+    if action == "sweep_all":
+        return sweep.sweep_all(mode)
+    account_id = event.get("account_id")
+    if not isinstance(account_id, str) or not account_id:
+        raise BadImportEvent("sweep needs an account_id")
+    logger.append_keys(account_id=account_id)
+    return sweep.sweep_account(account_id, mode=mode)

@@ -273,6 +273,7 @@ class Tax(SellsyModel):
     label: str | None = None
     is_active: bool | None = None
     is_ecotax: bool | None = None
+    is_einvoicing_compliant: bool | None = None
 
 
 class Unit(SellsyModel):

@@ -169,3 +169,18 @@ def test_deep_link_host_is_configurable() -> None:
         rules.deep_link("estimate", 1, host="evil.test/?x=")
     with pytest.raises(rules.UnknownValue):
         rules.deep_link("ticket", 1)
+
+
+def test_an_einvoicing_compliant_tax_wins_when_several_share_the_rate() -> None:
+    # Two 20 % taxes, as an account mid-way through the e-invoicing reform has them (register T1).
+    taxes = [
+        {"id": 300, "rate": 20, "is_active": True, "is_ecotax": False, "is_einvoicing_compliant": False},
+        {"id": 301, "rate": 20, "is_active": True, "is_ecotax": False, "is_einvoicing_compliant": True},
+        {"id": 299, "rate": 20, "is_active": True, "is_ecotax": False},  # says nothing: between the two
+    ]
+    assert rules.resolve_tax_id(20, taxes) == 301
+    assert rules.resolve_tax_id(20, [taxes[0], taxes[2]]) == 299
+    assert rules.resolve_tax_id(20, [taxes[0]]) == 300  # the only one: Sellsy's answer will say why
+    inactive_compliant = [{**taxes[1], "is_active": False}, taxes[0]]
+    assert rules.resolve_tax_id(20, inactive_compliant) == 301  # non-compliant is refused outright
+    assert rules.resolve_tax_id("20", [Tax.model_validate(t) for t in taxes]) == 301

@@ -120,7 +120,7 @@ def _ensure_customer(account: Account, ctx: SourceContext, tags: list[str]) -> N
     field_repo.update_customer(account.id, fresh.id, change)
 
 
-def _linked_intervention(account_id: str, source_type: str, document: dict[str, Any]) -> Intervention | None:
+def linked_intervention(account_id: str, source_type: str, document: dict[str, Any]) -> Intervention | None:
     """The intervention of the same job made from the other side: a quote's opportunity, an opportunity's
     main quote. One job, one intervention, whichever of the two is won first."""
     if source_type == "estimate":
@@ -186,7 +186,7 @@ def on_source(client: SellsyReader, account: Account, source_type: str, source_i
     iv_id = intervention_id(source_type, source_id)
     existing = field_repo.get_intervention(account.id, iv_id)
     if existing is None and outcome in ("won", "lost"):
-        linked = _linked_intervention(account.id, source_type, document)
+        linked = linked_intervention(account.id, source_type, document)
         if linked is not None:
             return _on_linked(account.id, linked, source_type, source_id, status, outcome)
 

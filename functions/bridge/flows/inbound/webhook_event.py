@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bridge.adapters import accounts_repo
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import account_cache, customers, interventions
 from bridge.flows.inbound.outcome import Outcome
@@ -59,6 +60,10 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
         return outcome.as_dict()
 
     account = account_cache.get_account(account_id)
+    if account is not None and account.status == "needs_reconnect":
+        # A reconnect seconds ago must not park this message again: the cache may be older than that.
+        account_cache.forget(account_id)
+        account = accounts_repo.get_account(account_id, consistent=True)
     if account is None:
         return record(Outcome("skipped", "account_unknown", "the account no longer exists"))
     if account.status == "needs_reconnect":

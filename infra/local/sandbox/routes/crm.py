@@ -387,8 +387,37 @@ def register(app: SandboxApp) -> None:
 
             route("PUT", f"/v2/{plural}/{{id}}")(lambda req, id: update_third(kind, req, id))
             route("DELETE", f"/v2/{plural}/{{id}}")(lambda req, id: delete_third(kind, id))
+            if kind != "contact":
+                route("POST", f"/v2/{plural}/{{id}}/convert")(lambda req, id: convert_third(kind, req, id))
 
         make()
+
+    def convert_third(kind: str, req: Request, object_id: int) -> Response:
+        """Prospect → client (POST /companies/{id}/convert, /individuals/{id}/convert); nothing else converts.
+
+        Both body fields are required by the file; a client or supplier is refused (the less convenient
+        reading: the file documents the conversion of a prospect only).
+        """
+        body = req.json_object()
+        missing = {
+            k: "This value is required." for k in ("target", "also_enable_custom_fields_on_target") if k not in body
+        }
+        if missing:
+            raise ApiError(400, "Validation failed: required fields are missing", missing)
+        if body["target"] != "client":
+            raise bad_request("Validation failed", target="client")
+        with st().lock:
+            obj = get_third(kind, object_id)
+            if obj.get("type") != "prospect":
+                raise bad_request(
+                    f"Only a prospect can be converted; {kind} {object_id} is a {obj.get('type')}",
+                    type=f"{kind} {object_id} is a {obj.get('type')}",
+                )
+            obj["type"] = "client"
+            obj["updated_at"] = app.now()
+            rendered = render_third(kind, obj, req)
+        third_event(app, kind, "transform", obj)  # Sellsy's id for a prospect becoming a client
+        return Response.json(200, rendered)
 
     # -- addresses -------------------------------------------------------------------------------
     def owner_addresses(kind: str, owner_id: int) -> list[dict[str, Any]]:
