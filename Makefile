@@ -23,7 +23,7 @@ UV := $(LOCK_VENV)/bin/uv
 export PYTHONPATH := functions:.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build validate spec query clean
+.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build validate spec query redrive clean
 
 define make_venv
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
@@ -101,6 +101,9 @@ build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, then prove every handler start
 
 query: venv-local  ## SQL over the local snapshot with DuckDB, the Athena tables' names: make query SQL="SELECT ..." (SQL=mrr: README example)
 	$(BIN)/python -m infra.query
+
+redrive: venv-local  ## move the events DLQ back onto the events queue: make redrive STACK=<stack> (or QUEUE_URL=<events queue url>)
+	$(BIN)/python -m infra.redrive $(if $(STACK),--stack $(STACK),--queue-url "$(QUEUE_URL)") $(if $(LIMIT),--limit $(LIMIT))
 
 spec: venv  ## download the latest Sellsy OpenAPI file (online users only); tests use SELLSY_OPENAPI
 	$(BIN)/python -m infra.spec
