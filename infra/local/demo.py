@@ -146,6 +146,7 @@ def run_story(stack: Stack, account_id: str, *, real: RealSellsy | None, started
     started = time.perf_counter() if started is None else started
     try:
         import_results = run_first_import(account_id)
+        keep_snapshot_copy()  # here, not in run_first_import: tests import through that one
         story: dict[str, Any] = {}
         if real is None or real.writes_allowed:
             if real is None:
@@ -174,7 +175,6 @@ def run_first_import(account_id: str) -> dict[str, Any]:
     answer = results.get(account_id, {})
     if not answer.get("done"):
         raise DemoError(f"the import did not finish: {answer.get('status')}")
-    keep_snapshot_copy()
     return answer
 
 
