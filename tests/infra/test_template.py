@@ -244,6 +244,35 @@ def test_secret_access_is_limited_to_the_secrets_prefix():
     assert [(s["Action"], s["Resource"]) for s in s3] == [(["s3:PutObject"], replay_objects)]
 
 
+def _secret_resources(role: str, action: str) -> list[str]:
+    return [
+        resource["Fn::Sub"].split(":secret:")[1]
+        for r, statement in _allow_statements()
+        if r == role and action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    ]
+
+
+def test_each_function_reads_and_writes_only_the_secrets_it_owns():
+    prefix = "${SecretsPrefix}"
+    # The public webhook function reads signing keys only: not a tenant's Sellsy tokens.
+    assert _secret_resources("WebhookFunctionRole", "secretsmanager:GetSecretValue") == [
+        f"{prefix}/accounts/*/webhook-*"
+    ]
+    for role in ("WorkerFunctionRole", "ImportFunctionRole"):
+        for action in ("secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"):
+            # The Sellsy tokens they refresh; never the API token, signing keys or the OAuth app.
+            assert _secret_resources(role, action) == [f"{prefix}/accounts/*/sellsy-*"], (role, action)
+    writers = {
+        r
+        for r, statement in _allow_statements()
+        if {"secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"} & set(_as_list(statement["Action"]))
+        for resource in _as_list(statement["Resource"])
+        if resource["Fn::Sub"].endswith(f"{prefix}/*")
+    }
+    assert writers <= {"ApiFunctionRole"}, writers  # the management API alone writes any secret
+
+
 # ------------------------------------------------------------------ HTTP API
 
 
