@@ -23,7 +23,7 @@ UV := $(LOCK_VENV)/bin/uv
 export PYTHONPATH := functions:.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build validate spec query redrive clean
+.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build deploy validate spec query redrive clean
 
 define make_venv
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
@@ -98,6 +98,9 @@ validate: $(VALIDATE_STAMP)  ## SAM transform offline + cfn-lint on the result
 build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, then prove every handler starts from its artifact
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --cached --parallel
 	$(BIN)/python -m infra.check_artifact --lambda-build .aws-sam/build
+
+deploy: build  ## sam deploy with the project's own SAM CLI (.local/sam-venv): make deploy ENV=dev|prod, GUIDED=1 the first time
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy $(if $(GUIDED),--guided,--config-env $(or $(ENV),dev))
 
 query: venv-local  ## SQL over the local snapshot with DuckDB, the Athena tables' names: make query SQL="SELECT ..." (SQL=mrr: README example)
 	$(BIN)/python -m infra.query
