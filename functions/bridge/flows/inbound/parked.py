@@ -57,9 +57,12 @@ def replay_parked(account_id: str, *, client: TokenCheck | None = None) -> dict[
     replayed: list[str] = []
     for exchange_id in parked:
         try:
-            replayed.append(replay.replay_exchange(account_id, exchange_id).exchange_id)
+            requested = replay.replay_exchange(account_id, exchange_id)
         except replay.NotReplayable as exc:
             logger.warning("parked exchange not replayed", extra={"exchange_id": exchange_id, "reason": str(exc)})
+            continue
+        if not requested.already_replayed:  # replayed by hand meanwhile: not twice
+            replayed.append(requested.exchange_id)
     record_exchange(
         account_id=account_id,
         direction="internal",

@@ -47,10 +47,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _items(client: SweepClient, path: str, filters: dict[str, Any], *, pages: int | None) -> Iterator[dict[str, Any]]:
-    for number, page in enumerate(
-        client.iter_pages(path, search=True, filters=filters, order="created", direction="desc")
-    ):
+def _items(
+    client: SweepClient, path: str, filters: dict[str, Any], *, pages: int | None, newest_first: bool = True
+) -> Iterator[dict[str, Any]]:
+    # Documents and opportunities sort by "created"; companies and individuals take no such order.
+    order, direction = ("created", "desc") if newest_first else (None, None)
+    pages_read = client.iter_pages(path, search=True, filters=filters, order=order, direction=direction)
+    for number, page in enumerate(pages_read):
         yield from page.items
         if pages is not None and number + 1 >= pages:
             return
@@ -103,7 +106,7 @@ def _sources(client: SweepClient, account: Account, mode: Mode, since: datetime)
 def _changed_customers(client: SweepClient, since: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
     filters = {"updated_at": {"start": _iso(since)}}
     for kind, path in (("company", "/companies/search"), ("individual", "/individuals/search")):
-        for summary in _items(client, path, filters, pages=None):
+        for summary in _items(client, path, filters, pages=None, newest_first=False):
             yield kind, summary
 
 
