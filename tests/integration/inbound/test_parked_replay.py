@@ -3,7 +3,6 @@ even in the seconds right after it (the worker's account cache still says needs_
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -18,10 +17,8 @@ from bridge.domain.accounts import AccountSettings
 from bridge.flows import accounts as account_flows
 from bridge.flows import exchange_log
 from bridge.flows.inbound import parked
-from bridge.handlers import worker
 from bridge.sellsy.errors import NeedsReconnect
-from infra.local.lambda_context import LocalContext
-from infra.local.pump import sqs_event
+from tests.integration.inbound.test_worker import _message, _run
 
 
 def _connect(stack: Any, account_id: str) -> None:
@@ -31,18 +28,7 @@ def _connect(stack: Any, account_id: str) -> None:
 
 
 def _deliver(account_id: str, estimate_id: int) -> None:
-    delivery_id = uuid.uuid4().hex
-    body = {"kind": "sellsy.webhook", "account_id": account_id, "delivery_id": delivery_id,
-            "correlation_id": delivery_id,
-            "payload": {"entity": "estimate", "event": "step", "object_id": str(estimate_id)}}  # fmt: skip
-    record = {
-        "MessageId": uuid.uuid4().hex,
-        "ReceiptHandle": "local",
-        "Body": json.dumps(body),
-        "MessageAttributes": {},
-    }
-    answer = worker.lambda_handler(sqs_event("arn:aws:sqs:eu-west-3:000000000000:events", [record]), LocalContext("W"))
-    assert answer == {"batchItemFailures": []}
+    assert _run(_message(account_id, "estimate", estimate_id)) == {"batchItemFailures": []}
 
 
 @pytest.fixture()

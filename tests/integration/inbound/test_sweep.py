@@ -3,7 +3,6 @@ brought, the sweep repairs, exactly once (twice in a row, and beside a late deli
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,9 +19,7 @@ from bridge.domain.accounts import AccountSettings
 from bridge.flows import accounts as account_flows
 from bridge.flows import exchange_log
 from bridge.flows.inbound import sweep
-from bridge.handlers import worker
-from infra.local.lambda_context import LocalContext
-from infra.local.pump import sqs_event
+from tests.integration.inbound.test_worker import _message, _run
 
 
 @pytest.fixture()
@@ -84,23 +81,7 @@ def test_a_quote_accepted_while_unregistered_gets_its_intervention_from_the_swee
 
 
 def _late_delivery(account_id: str, estimate_id: int) -> dict[str, Any]:
-    delivery_id = uuid.uuid4().hex
-    message = {
-        "MessageId": uuid.uuid4().hex,
-        "ReceiptHandle": "local",
-        "Body": json.dumps(
-            {
-                "kind": "sellsy.webhook",
-                "account_id": account_id,
-                "delivery_id": delivery_id,
-                "correlation_id": delivery_id,
-                "payload": {"entity": "estimate", "event": "step", "object_id": str(estimate_id)},
-            }
-        ),
-        "MessageAttributes": {},
-    }
-    event = sqs_event("arn:aws:sqs:eu-west-3:000000000000:events", [message])
-    return worker.lambda_handler(event, LocalContext("WorkerFunction"))
+    return _run(_message(account_id, "estimate", estimate_id))
 
 
 def test_a_sweep_beside_a_late_delivery_makes_one_intervention(
