@@ -23,7 +23,7 @@ UV := $(LOCK_VENV)/bin/uv
 export PYTHONPATH := functions:.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build deploy validate spec query redrive clean
+.PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build deploy validate spec query redrive smoke clean
 
 define make_venv
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
@@ -101,6 +101,9 @@ build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, then prove every handler start
 
 deploy: build  ## sam deploy with the project's own SAM CLI (.local/sam-venv): make deploy ENV=dev|prod, GUIDED=1 the first time
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy $(if $(GUIDED),--guided,--config-env $(or $(ENV),dev))
+
+smoke: venv-local  ## first steps against a running API: make smoke URL=<ApiUrl> (IAM-signed), TOKEN=<bearer> for the embedded default
+	$(BIN)/python -m infra.smoke "$(URL)" $(if $(TOKEN),--token "$(TOKEN)")
 
 query: venv-local  ## SQL over the local snapshot with DuckDB, the Athena tables' names: make query SQL="SELECT ..." (SQL=mrr: README example)
 	$(BIN)/python -m infra.query
