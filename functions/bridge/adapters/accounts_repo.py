@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from bridge.adapters.aws import dynamodb_table
-from bridge.domain.accounts import Account
+from bridge.domain.accounts import Account, AccountHealth, PlanLimit
 from bridge.observability import NAMESPACE, SERVICE, logger
 from bridge.settings import get_settings
 
@@ -93,6 +94,33 @@ def set_status(account_id: str, status: str, reason: str | None, **fields: Any) 
         except AccountConflict:
             continue
     raise AccountConflict(f"account {account_id!r} kept changing while setting status {status!r}")
+
+
+def update_health(account_id: str, change: Callable[[AccountHealth], AccountHealth]) -> Account | None:
+    """Apply ``change`` to the account's health (missing scopes, plan limits); the status is untouched."""
+    for _ in range(5):
+        account = get_account(account_id, consistent=True)
+        if account is None:
+            return None
+        health = change(account.health.model_copy(deep=True))
+        if health == account.health:
+            return account
+        try:
+            return put_account(account.model_copy(update={"health": health}))
+        except AccountConflict:
+            continue
+    raise AccountConflict(f"account {account_id!r} kept changing while noting its health")
+
+
+def note_plan_limit(account_id: str, action: str, message: str) -> Account | None:
+    """Record the latest 402 an action met (one entry per action); the account stays active."""
+
+    def change(health: AccountHealth) -> AccountHealth:
+        others = [limit for limit in health.plan_limits if limit.action != action]
+        return health.model_copy(update={"plan_limits": [*others, PlanLimit(action=action, message=message[:500])]})
+
+    logger.warning("sellsy plan limit reached", extra={"account_id": account_id, "action": action})
+    return update_health(account_id, change)
 
 
 def mark_needs_reconnect(account_id: str, reason: str) -> Account | None:

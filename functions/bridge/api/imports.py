@@ -29,7 +29,9 @@ RunId = Annotated[str, Path(pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{6}$", description="
 class ImportRun(BaseModel):
     account_id: str
     run_id: str
-    status: str = Field(description="running, done, quota_reserve_reached, needs_reconnect or failed")
+    status: str = Field(
+        description="running, done, quota_reserve_reached, plan_limit_reached, needs_reconnect or failed"
+    )
     started_at: str
     finished_at: str | None = None
     execution_arn: str | None = Field(default=None, description="The state machine execution working on the run")

@@ -239,6 +239,30 @@ class AccountSettings(_Strict):
         return self
 
 
+class MissingScope(_Strict):
+    """A Sellsy OAuth scope the account's token lacks, and what was skipped for it."""
+
+    scope: str
+    features: list[str] = Field(default_factory=list, description="What was skipped, e.g. reference:units")
+    message: str | None = None
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanLimit(_Strict):
+    """A limit of the Sellsy plan (HTTP 402) an action hit; the action is retried later."""
+
+    action: str
+    message: str
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountHealth(_Strict):
+    """What works only partly while the account stays active: scopes to grant, plan limits reached."""
+
+    missing_scopes: list[MissingScope] = Field(default_factory=list)
+    plan_limits: list[PlanLimit] = Field(default_factory=list)
+
+
 class Account(_Strict):
     id: Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -249,6 +273,7 @@ class Account(_Strict):
     webhook_signing_key_set: bool = False
     sellsy_webhook_id: int | None = None
     settings: AccountSettings = Field(default_factory=AccountSettings)
+    health: AccountHealth = Field(default_factory=AccountHealth)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.sellsy.scopes import required_scope
+
 
 class SellsyError(Exception):
     """Base class: ``status`` is the HTTP status when Sellsy answered, else None."""
@@ -47,15 +49,21 @@ class ValidationFailed(SellsyError):
 
 
 class NeedsReconnect(SellsyError):
-    """Credentials no longer work (invalid_grant, 401 after one refresh, 402): the account must reconnect."""
+    """Credentials no longer work (invalid_grant, 401 after one refresh): the account must reconnect."""
 
 
-class PaymentRequired(NeedsReconnect):
-    """402: plan or quota limit of the Sellsy subscription."""
+class PaymentRequired(SellsyError):
+    """402: a limit of the Sellsy plan was reached (e.g. creating custom fields or pipelines over the plan's
+    quota). The credentials are fine: only the action that hit the limit stops, and it is retried later."""
 
 
 class Forbidden(SellsyError):
-    """403: the token's user lacks the privilege or scope."""
+    """403: the token's user lacks the privilege or the OAuth scope; ``scope`` names the scope the route
+    needs (from Sellsy's API description), when known."""
+
+    @property
+    def scope(self) -> str | None:
+        return required_scope(self.method, self.path)
 
 
 class NotFound(SellsyError):
@@ -119,4 +127,10 @@ def error_from_response(status: int, body: Any, *, method: str | None = None, pa
     else:
         message, details, context = f"HTTP {status}", None, None
     cls = _BY_STATUS.get(status, SellsyUnavailable if status >= 500 else SellsyError)
+    if status == 402:
+        message = f"Sellsy plan limit reached (402): {message}; retried later"
+    elif status == 403:
+        scope = required_scope(method, path)
+        if scope:
+            message = f"{message} (this needs the Sellsy scope {scope})"
     return cls(message, status=status, details=details, context=context, method=method, path=path)

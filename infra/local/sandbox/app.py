@@ -205,6 +205,10 @@ class SandboxApp:
             if not_routed is not None:
                 raise not_routed
             assert handler is not None
+            self._check_scopes(req)
+            if f"{req.method} {template}" in faults.plan_limited:
+                self.count("faults.402")
+                raise ApiError(402, "Quotas limit reached on your current plan")
             self._check_body_against_contract(req)
             resp = handler(req, **params)
         except ApiError as exc:
@@ -216,6 +220,19 @@ class SandboxApp:
             self.count("faults.drop_after")
             raise DropConnection
         return resp
+
+    def _check_scopes(self, req: Request) -> None:
+        """403 when the operation needs a scope the tokens lack (``denied_scopes``; from the file's security)."""
+        denied = set(self.config.faults.denied_scopes)
+        validator = shared_validator() if denied else None
+        if validator is None:
+            return
+        operation = validator.raw["paths"].get(req.route.removeprefix("/v2"), {}).get(req.method.lower(), {})
+        needed = {scope for entry in operation.get("security") or [] for scopes in entry.values() for scope in scopes}
+        missing = sorted(needed & denied)
+        if missing:
+            self.count("faults.403")
+            raise ApiError(403, "Forbidden: insufficient privileges", {"scopes": f"missing {', '.join(missing)}"})
 
     def _check_body_against_contract(self, req: Request) -> None:
         if not self.config.validate_requests or req.method not in ("POST", "PUT", "PATCH"):

@@ -31,6 +31,10 @@ class FaultConfig:
     token_ttl_seconds shortens the life of every token issued afterwards (early expiry).
     rate_webhook_failure loses a delivery attempt (it is retried later); rate_webhook_duplicate sends a
     successfully delivered webhook once more a little later (at-least-once delivery, out of order).
+    denied_scopes: OAuth scopes the tokens lack; an operation whose ``security`` (in the OpenAPI file)
+    lists one of them answers 403, as Sellsy does for insufficient privileges.
+    plan_limited: routes (``"POST /v2/invoices"``, as in the call counters) that answer 402, a limit of the
+    plan reached ("Quotas limit reached or limit of feature reached on your current plan").
     """
 
     rate_5xx: float = 0.0
@@ -42,6 +46,8 @@ class FaultConfig:
     token_ttl_seconds: int | None = None
     rate_webhook_failure: float = 0.0
     rate_webhook_duplicate: float = 0.0
+    denied_scopes: list[str] = field(default_factory=list)
+    plan_limited: list[str] = field(default_factory=list)
 
     def update(self, values: dict[str, Any]) -> None:
         for name, current in vars(self).items():
@@ -50,6 +56,8 @@ class FaultConfig:
             value = values[name]
             if name == "token_ttl_seconds":
                 setattr(self, name, None if value is None else int(value))
+            elif name in ("denied_scopes", "plan_limited"):
+                setattr(self, name, [str(item) for item in value or []])
             elif isinstance(current, float):
                 setattr(self, name, float(value))
         for name in values:
@@ -57,7 +65,7 @@ class FaultConfig:
                 raise ValueError(f"unknown fault setting: {name}")
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {name: list(value) if isinstance(value, list) else value for name, value in vars(self).items()}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from bridge.flows import accounts as accounts_flow
 from bridge.flows.exchange_log import list_exchanges
 from bridge.flows.outbound.completion import run_completion
 from bridge.flows.outbound.runner import Hooks
+from bridge.sellsy.errors import PaymentRequired
 from tests.integration.outbound.scenario import (
     invoices_with,
     make_scenario,
@@ -280,3 +281,31 @@ def test_completion_schedules_the_next_recurring_intervention(aws, sellsy):
 
     follow_up = field_repo.get_intervention(account_id, f"{intervention.id}-r1")
     assert follow_up is not None and follow_up.due_date == "2027-11-20"
+
+
+def test_a_plan_limit_stops_only_that_action_retries_later_and_never_marks_the_account(aws, sandbox, sellsy):
+    account_id = make_account(
+        [
+            {"name": "invoice", "actions": [{"type": "convert_quote"}]},
+            {"name": "note", "actions": [{"type": "add_comment", "target": "estimate", "template": "Done"}]},
+        ]
+    )
+    scenario = make_scenario(sellsy)
+    intervention = completed(account_id, scenario)
+    sandbox.set_faults(plan_limited=["POST /v2/invoices"])
+    try:
+        with pytest.raises(PaymentRequired):  # the queue retries the message later
+            run_completion(message(account_id, intervention.id), sellsy=sellsy)
+    finally:
+        sandbox.clear_faults()
+    account = accounts_repo.require_account(account_id)
+    assert account.status == "active"
+    assert [limit.action for limit in account.health.plan_limits] == ["convert_quote"]
+    records, _ = list_exchanges(account_id, status="failed", field_id=intervention.id)
+    assert any(r.kind == "action_convert_quote" and "plan limit" in (r.reason or "") for r in records)
+    assert len(sandbox_comments(sandbox, "estimate", scenario.estimate_id, intervention.id)) == 1  # the other ran
+    assert invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0)) == []
+
+    retried = run_completion(message(account_id, intervention.id), sellsy=sellsy)
+    assert {o.kind: o.state for o in retried.outcomes}["convert_quote"] == "done"
+    assert len(invoices_with(sellsy, scenario.company_id, marker(intervention.id, "invoice", 0))) == 1

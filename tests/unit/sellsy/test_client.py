@@ -216,10 +216,22 @@ def test_validation_details_are_kept() -> None:
     assert caught.value.message == "Invalid data"
 
 
-def test_402_is_a_needs_reconnect() -> None:
-    client = make_client(Recorder([error(402)]))
-    with pytest.raises(NeedsReconnect):
-        client.get("/companies/1")
+def test_402_is_a_plan_limit_not_dead_credentials() -> None:
+    recorder = Recorder([error(402, "Quotas limit reached on your current plan")])
+    client = make_client(recorder)
+    with pytest.raises(PaymentRequired) as caught:
+        client.post("/invoices", json={})
+    assert not isinstance(caught.value, NeedsReconnect)
+    assert "plan limit" in caught.value.message and "retried later" in caught.value.message
+    assert len(recorder.requests) == 1  # not retried at once: the limit will not lift within seconds
+
+
+def test_403_names_the_scope_the_route_needs() -> None:
+    client = make_client(Recorder([error(403, "Forbidden")]))
+    with pytest.raises(Forbidden) as caught:
+        client.get("/units", params={"limit": 100})
+    assert caught.value.scope == "accounts.read"
+    assert "accounts.read" in caught.value.message
 
 
 def _paged(total: int, *, seek: bool) -> Callable[[httpx.Request], httpx.Response]:

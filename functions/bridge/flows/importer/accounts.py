@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.adapters import accounts_repo
+from bridge.domain.accounts import MissingScope
 from bridge.flows.importer.run import NEEDS_RECONNECT, ImportDeps
 from bridge.settings import get_settings
 
@@ -21,6 +22,18 @@ def active_account_ids() -> list[str]:
 
 def _reconnect(account_id: str, reason: str) -> None:
     accounts_repo.mark_needs_reconnect(account_id, reason)
+
+
+def _note_missing_scopes(account_id: str, skipped: dict[str, Any]) -> None:
+    """The last finished run's missing scopes replace the previous ones (granting a scope clears it)."""
+    scopes: dict[str, MissingScope] = {}
+    for feature, why in sorted(skipped.items()):
+        scope = why.get("scope") or "unknown scope"
+        entry = scopes.setdefault(scope, MissingScope(scope=scope, message=why.get("message")))
+        entry.features.append(feature)
+    accounts_repo.update_health(
+        account_id, lambda health: health.model_copy(update={"missing_scopes": list(scopes.values())})
+    )
 
 
 def import_deps(account_id: str) -> tuple[ImportDeps | None, dict[str, Any] | None]:
@@ -44,5 +57,6 @@ def import_deps(account_id: str) -> tuple[ImportDeps | None, dict[str, Any] | No
         base_currency=settings.base_currency,
         export_bucket=get_settings().reports_bucket,
         on_reconnect=_reconnect,
+        on_missing_scopes=_note_missing_scopes,
     )
     return deps, None

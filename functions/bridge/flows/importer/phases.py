@@ -23,7 +23,7 @@ from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.flows.importer import export, reconciliation, snapshot, sweeps
 from bridge.flows.importer.merge import merge_record
-from bridge.sellsy.errors import NotFound
+from bridge.sellsy.errors import Forbidden, NotFound
 
 PAGE_LIMIT = 100
 Mapped = tuple[str, dict[str, Any], dict[str, Any]]  # (record key, mapped data, extra attributes)
@@ -79,6 +79,18 @@ def phase_names() -> list[str]:
         *(f"export:{s}" for s in revenue.STREAMS),
         *(f"snapshot:{s}" for s in revenue.STREAMS),
     ]
+
+
+def note_skipped(state: dict[str, Any], feature: str, exc: Forbidden) -> None:
+    """A stream or feature the token may not read (403): the run goes on without it and says which scope
+    is missing (run summary, account health)."""
+    state.setdefault("skipped", {})[feature] = {"scope": exc.scope, "path": exc.path, "message": exc.message}
+
+
+def skip_phase(state: dict[str, Any], name: str, exc: Forbidden) -> PageWork:
+    """The phase ends here. Its stream is not swept in this run: unseen records were not listed, not deleted."""
+    note_skipped(state, name, exc)
+    return PageWork({}, True)
 
 
 def count(state: dict[str, Any], stream: str, outcome: str, n: int = 1) -> None:
@@ -137,10 +149,18 @@ def _export(ctx: Ctx, stream: str, part: str, items: list[dict[str, Any]]) -> No
 def step_reference(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
     """Read once per run and kept in the run state (small), so later chunks never re-read it."""
     client = ctx.client
-    taxes = _all_items(client, "/taxes")
-    units = _all_items(client, "/units")
-    currencies = _all_items(client, "/currencies")
-    categories = _all_items(client, "/rate-categories")
+
+    def optional(path: str) -> list[dict[str, Any]]:
+        try:
+            return _all_items(client, path)
+        except Forbidden as exc:  # e.g. /units needs accounts.read; the lists only help, none is required
+            note_skipped(state, f"reference:{path.strip('/')}", exc)
+            return []
+
+    taxes = optional("/taxes")
+    units = optional("/units")
+    currencies = optional("/currencies")
+    categories = optional("/rate-categories")
     default_currency = next((c.get("code") for c in currencies if c.get("is_default")), None)
     state["reference"] = {
         "default_currency": default_currency,

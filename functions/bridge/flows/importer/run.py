@@ -24,11 +24,12 @@ from bridge.flows.importer import phases, reconciliation, sweeps
 from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
 from bridge.observability import ContextThreadPool, logger
-from bridge.sellsy.errors import NeedsReconnect, QuotaReserveReached, SellsyError
+from bridge.sellsy.errors import Forbidden, NeedsReconnect, PaymentRequired, QuotaReserveReached, SellsyError
 
 RUNNING, DONE = "running", "done"
 QUOTA_RESERVE, NEEDS_RECONNECT, FAILED = "quota_reserve_reached", "needs_reconnect", "failed"
-STOPPED = (QUOTA_RESERVE, NEEDS_RECONNECT, FAILED)
+PLAN_LIMIT = "plan_limit_reached"  # a 402: the run stops and resumes later; the account stays active
+STOPPED = (QUOTA_RESERVE, NEEDS_RECONNECT, PLAN_LIMIT, FAILED)
 DEFAULT_MARGIN_MS = 120_000  # a page of details at a slow quota (~2.5 req/s) takes ~40 s
 DETAIL_WORKERS = 6
 
@@ -41,6 +42,8 @@ class ImportDeps:
     converter: BaseCurrencyConverter | None = None
     on_page: Callable[[str, int], None] | None = None  # test hook: raise here to simulate a crash
     on_reconnect: Callable[[str, str], None] | None = None
+    # Called when a run finishes with the scopes it lacked ({} when none): the account's health.
+    on_missing_scopes: Callable[[str, dict[str, Any]], None] | None = None
 
 
 def now_iso() -> str:
@@ -160,7 +163,11 @@ def run_chunk(
                 if ahead_phase == sweeps_phase and not ahead_cursor:  # entering the phase
                     commit()
                     sweeper.finish(state, on_swept)  # the phase sweeps what the background did not
-                work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
+                try:
+                    work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
+                except Forbidden as exc:
+                    commit()  # the writer is idle: the state may change here
+                    work = phases.skip_phase(state, names[ahead_phase], exc)
                 commit()  # the previous page was settled while this one was read
                 ahead_page += 1
                 pending = writer.submit(settle, work, ahead_phase, ahead_page)
@@ -173,6 +180,9 @@ def run_chunk(
         except QuotaReserveReached as exc:
             commit()
             return _stop(state, meter, QUOTA_RESERVE, exc)
+        except PaymentRequired as exc:
+            commit()
+            return _stop(state, meter, PLAN_LIMIT, exc)
         except NeedsReconnect as exc:
             commit()
             if deps.on_reconnect is not None:
@@ -183,6 +193,8 @@ def run_chunk(
             return _stop(state, meter, FAILED, exc)
     if state["phase"] >= len(names):
         state = _finish(state, meter, deps.export_bucket)
+        if deps.on_missing_scopes is not None:
+            deps.on_missing_scopes(account_id, state.get("skipped") or {})
     return answer(state)
 
 
@@ -300,6 +312,7 @@ def progress(state: dict[str, Any]) -> dict[str, Any]:
         "calls_429": state.get("calls_429", 0),
         "quota_remaining_by_day": state.get("quota_remaining_by_day"),
         "chunks": state.get("chunks", 0),
+        "skipped": state.get("skipped", {}),
         "error": state.get("error"),
         "reconciliation": reconciliation.brief(state),
     }

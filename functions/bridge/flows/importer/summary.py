@@ -41,7 +41,17 @@ def build_summary(state: dict[str, Any]) -> dict[str, Any]:
             stream: {"prefix": per["prefix"], "records": per["records"], "bytes": per["bytes"]}
             for stream, per in (state.get("snapshots") or {}).items()
         },
+        "skipped": dict(state.get("skipped", {})),
+        "missing_scopes": missing_scopes(state),
     }
+
+
+def missing_scopes(state: dict[str, Any]) -> dict[str, list[str]]:
+    """Scope -> the streams and features skipped for want of it."""
+    found: dict[str, list[str]] = {}
+    for feature, why in sorted((state.get("skipped") or {}).items()):
+        found.setdefault(why.get("scope") or "unknown scope", []).append(feature)
+    return found
 
 
 def publish_summary(state: dict[str, Any]) -> dict[str, Any]:

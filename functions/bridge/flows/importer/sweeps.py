@@ -31,8 +31,8 @@ Shard = tuple[str, int]  # (stream, shard number)
 
 
 def due(state: dict[str, Any], names: list[str], taken: list[str] | tuple[str, ...] = ()) -> list[Shard]:
-    """Shards whose listing phase is checkpointed, not swept yet, and not in ``taken``."""
-    checkpointed = set(names[: state["phase"]])
+    """Shards whose listing phase is checkpointed (not skipped), not swept yet, and not in ``taken``."""
+    checkpointed = set(names[: state["phase"]]) - set(state.get("skipped") or {})
     swept = state.get("swept") or {}
     return [
         (stream, shard)

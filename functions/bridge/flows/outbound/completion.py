@@ -30,7 +30,7 @@ from bridge.flows.outbound.actions import ActionContext
 from bridge.flows.outbound.models import CompletionRequest
 from bridge.flows.outbound.runner import Hooks, Outcome, run_action
 from bridge.flows.outbound.sellsy_ops import SellsyPort
-from bridge.sellsy.errors import NeedsReconnect, SellsyError
+from bridge.sellsy.errors import NeedsReconnect, PaymentRequired, SellsyError
 
 KIND = "intervention.completed"
 
@@ -284,6 +284,8 @@ def run_completion(
         except (SellsyError, ActionBusy) as exc:
             # Transient: the other actions still run; the message is retried for this one.
             _log_action_error(account_id, intervention_id, action.key, action.kind, exc, message, correlation_id)
+            if isinstance(exc, PaymentRequired):  # a plan limit: shown on the account, which stays active
+                accounts_repo.note_plan_limit(account_id, action.kind, exc.message)
             retry_later = retry_later or exc
             continue
         except Exception as exc:  # a crash: logged, the queue retries the whole message
