@@ -86,6 +86,12 @@ def part_quote_to_intervention() -> dict[str, Any]:
     return bench_quote_to_intervention(quotes=40)
 
 
+def part_quota_sliding() -> dict[str, Any]:
+    from tests.bench.quota_bench import bench_sliding_quota
+
+    return bench_sliding_quota()
+
+
 PARTS: dict[str, Callable[[], dict[str, Any]]] = {
     "cold_start": part_cold_start,
     "sandbox_throughput": part_sandbox,
@@ -94,6 +100,7 @@ PARTS: dict[str, Callable[[], dict[str, Any]]] = {
     "import_5000": part_import,
     "rerun_1_percent": part_rerun,
     "memory_50000": part_memory,
+    "quota_sliding": part_quota_sliding,
 }
 
 

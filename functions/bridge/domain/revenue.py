@@ -132,18 +132,21 @@ PRODUCT_MAPPING = StreamMapping(
     ),
 )
 
+
+def price_key(s: dict[str, Any]) -> str:
+    """A price without a rate category (optional in Sellsy's file) is the item's own: ``{item}-none``."""
+    category = s["price"].get("rate_category_id")
+    return f"{s['item']['id']}-{'none' if category is None else category}"
+
+
 PRICE_MAPPING = StreamMapping(
     PRICES,
     "GET /items/{id}/prices (new/changed items + a weekly rolling slice), GET /rate-categories",
-    key=lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
+    key=price_key,
     fields=(
-        Field(
-            "original_id",
-            "`{item.id}-{rate_category_id}`",
-            lambda s: f"{s['item']['id']}-{s['price']['rate_category_id']}",
-        ),
+        Field("original_id", "`{item.id}-{rate_category_id}` (`-none` without a category)", price_key),
         Field("original_product_id", "item.id", lambda s: s["item"]["id"]),
-        Field("original_rate_category_id", "price.rate_category_id", lambda s: s["price"]["rate_category_id"]),
+        Field("original_rate_category_id", "price.rate_category_id", lambda s: s["price"].get("rate_category_id")),
         Field("rate_category", "rate category label", lambda s: _get(s.get("category"), "label")),
         Field("amount_excl_tax", "price.amount_excl_tax", lambda s: dec(s["price"].get("amount_excl_tax"))),
         Field(

@@ -96,7 +96,8 @@ class SellsyClient:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.auth = auth
-        self.quota = quota or QuotaGovernor(sleep=sleep)
+        # A real sleep lets the governor wake waiting threads as soon as an answer opens room.
+        self.quota = quota or QuotaGovernor(sleep=None if sleep is time.sleep else sleep)
         self.daily_reserve = daily_reserve
         self.max_retries = max_retries
         self.max_429_waits = max_429_waits

@@ -2,15 +2,30 @@
 
 Tolerant by design (Sellsy's versioning rules): unknown fields are kept (``extra="allow"``), enum-like
 fields are plain strings (new values may appear), almost everything is optional (a missing field is
-not the same as null). Amounts arrive as JSON strings and become ``Decimal``.
+not the same as null). Amounts arrive as JSON strings and become ``Decimal``; an amount that does not
+parse (an empty string, a new format) is None rather than a refused object.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    """An amount as Sellsy writes it (a string, sometimes a number); anything else ("", junk) is None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        parsed = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return parsed if parsed.is_finite() else None
+
+
+Amount = Annotated[Decimal | None, BeforeValidator(_decimal_or_none)]
 
 
 class SellsyModel(BaseModel):
@@ -35,10 +50,10 @@ class DateRange(SellsyModel):
 
 class Discount(SellsyModel):
     type: str | None = None
-    value: Decimal | None = None
-    percent: Decimal | None = None
-    amount: Decimal | None = None
-    total: Decimal | None = None
+    value: Amount = None
+    percent: Amount = None
+    amount: Amount = None
+    total: Amount = None
 
 
 # -- customers ------------------------------------------------------------------------------------
@@ -144,33 +159,33 @@ class Row(SellsyModel):
     reference: str | None = None
     description: str | None = None
     text: str | None = None
-    quantity: Decimal | None = None
-    unit_amount: Decimal | None = None
+    quantity: Amount = None
+    unit_amount: Amount = None
     unit_id: int | None = None
     tax_id: int | None = None
-    tax_rate: Decimal | None = None
-    tax_amount: Decimal | None = None
-    amount_tax_exc: Decimal | None = None
-    amount_tax_inc: Decimal | None = None
-    purchase_amount: Decimal | None = None
+    tax_rate: Amount = None
+    tax_amount: Amount = None
+    amount_tax_exc: Amount = None
+    amount_tax_inc: Amount = None
+    purchase_amount: Amount = None
     discount: Discount | None = None
     is_optional: bool | None = None
 
 
 class DocumentAmounts(SellsyModel):
-    total_raw_excl_tax: Decimal | None = None
-    total_after_discount_excl_tax: Decimal | None = None
-    total_excl_tax: Decimal | None = None
-    total_incl_tax: Decimal | None = None
-    total: Decimal | None = None
-    total_remaining_due_incl_tax: Decimal | None = None
+    total_raw_excl_tax: Amount = None
+    total_after_discount_excl_tax: Amount = None
+    total_excl_tax: Amount = None
+    total_incl_tax: Amount = None
+    total: Amount = None
+    total_remaining_due_incl_tax: Amount = None
 
 
 class DocumentTax(SellsyModel):
     id: int | None = None
     label: str | None = None
-    rate: Decimal | None = None
-    amount: Decimal | None = None
+    rate: Amount = None
+    amount: Amount = None
 
 
 class Document(SellsyModel):
@@ -219,7 +234,7 @@ class CreditNote(Document):
 
 
 class Money(SellsyModel):
-    value: Decimal | None = None
+    value: Amount = None
     currency: str | None = None
 
 
@@ -251,9 +266,9 @@ class Item(SellsyModel):
     type: str | None = None  # product | service | shipping | packaging
     name: str | None = None
     reference: str | None = None
-    reference_price_taxes_exc: Decimal | None = None
-    reference_price_taxes_inc: Decimal | None = None
-    purchase_amount: Decimal | None = None
+    reference_price_taxes_exc: Amount = None
+    reference_price_taxes_inc: Amount = None
+    purchase_amount: Amount = None
     tax_id: int | None = None
     unit_id: int | None = None
     currency: str | None = None
@@ -263,13 +278,13 @@ class Item(SellsyModel):
 
 class ItemPrice(SellsyModel):
     rate_category_id: int | None = None
-    amount_excl_tax: Decimal | None = None
-    amount_incl_tax: Decimal | None = None
+    amount_excl_tax: Amount = None
+    amount_incl_tax: Amount = None
 
 
 class Tax(SellsyModel):
     id: int
-    rate: Decimal | None = None
+    rate: Amount = None
     label: str | None = None
     is_active: bool | None = None
     is_ecotax: bool | None = None

@@ -1,19 +1,27 @@
 """Client-side pacing on Sellsy's shared request quota.
 
-Sellsy counts every request (failed ones too) per account in per-second, per-minute, per-day and
-per-month windows and answers ``X-Quota-Remaining-By-<Window>`` on every response; a request made while
-any window is empty gets a 429. One governor per account per execution environment is shared by all
-threads: a slot is reserved before sending, so requests in flight count even before their answer
-tells us the new remaining figure.
+Sellsy limits requests per account per second, minute, day and/or month, counts every request (failed
+ones too), answers ``X-Quota-Remaining-By-<Window>`` and refuses with 429 as soon as one window is empty.
+It does not say where its windows start, whether they are fixed or sliding, nor that a 429 carries the
+headers or a ``Retry-After``. So the governor assumes none of it:
 
-Model: fixed windows aligned on the clock (as the headers' names suggest). Sellsy may count our
-concurrent requests in any order, so the lowest ``remaining`` answered in the current window is the
-state after the latest request Sellsy counted among the answered ones; every request still unanswered
-may be counted after it. Room left = lowest remaining - requests in flight. A request still in
-flight when a window turns may be counted in the new window (it left late, or the server was slow),
-so it is counted in both, and its answer (ambiguous) keeps its slot used until the window turns.
-Before the first answer of a window, the limit learned from earlier windows (lowest remaining +
-answered requests) minus the requests sent so far is used.
+- **Second and minute (paced).** The latest answered figure is the server's room when that request was
+  counted. From then on, each request we send uses one slot, and each request of ours that the figure
+  counted frees one once it is older than the window: a sliding window frees exactly these, a fixed
+  window frees all of them at its turn, which comes earlier. Requests sent before the last turn seen
+  (a jump of the figure) free nothing: a fixed window that already ended counted them. Room = latest
+  figure + ours aged out since - ours sent since. This is never too generous for any window shape.
+- **Turns.** A fixed window aligned on the clock (what the header names suggest) frees more at once:
+  when a window is blocked, one probe request is sent just after the clock's turn. If its answer shows
+  the jump, the alignment is confirmed and used; if not (sliding or offset windows), it is not probed
+  again. Without any figure (first call, after a pause) one request at a time is sent until one answers.
+- **429.** Its headers, when present, are figures like any other. A header-less 429 marks the windows the
+  model thought nearly empty as empty; when none was, the second first, then the minute on a second 429
+  in a row. ``Retry-After`` (seconds or an HTTP date) pauses every thread, then one probe goes first.
+- **Day and month** are not paced: reaching the account's reserve stops the run cleanly. Their figures
+  are re-learned every 10 minutes (Sellsy's timezone decides where a day starts).
+
+One governor per account per execution environment is shared by all threads.
 """
 
 from __future__ import annotations
@@ -22,57 +30,210 @@ import itertools
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bridge.sellsy.errors import QuotaReserveReached
 
 # Longer than any request can take (timeouts): a reservation older than this is forgotten.
 _STALE_SECONDS = 120.0
-# Safety added after a window turns before sending again (clock granularity, server rounding).
+# Sent after a clock turn so the probe lands in the new window (clock granularity, server rounding).
 _TURN_MARGIN_SECONDS = 0.01
+# A header-less 429 blames the windows with at most this many slots left in the model.
+_NEARLY_EMPTY = 3
 
 HEADER_PREFIX = "x-quota-remaining-by-"
 
 
 @dataclass
-class _Window:
+class _Known:
+    """The latest answered figure of a paced window."""
+
+    id: int  # reservation it answered
+    remaining: int
+    sent_at: float
+
+
+class _Paced:
+    """A per-second or per-minute limit, whatever Sellsy's window shape (fixed, offset or sliding)."""
+
+    def __init__(self, name: str, length: float, base_margin: float) -> None:
+        self.name = name
+        self.length = length
+        self.base_margin = base_margin  # seconds an aged request is still held (arrival skew)
+        self.sends: deque[tuple[int, float]] = deque()  # (reservation id, sent at), oldest first, ids dense
+        self.in_flight: dict[int, float] = {}
+        self.known: _Known | None = None
+        self.aged = 0  # requests counted in ``known`` that have aged out since
+        self.aligned: bool | None = None  # None: not known yet (probed when blocked); False: never probe
+        self.probe: int | None = None  # reservation id of the clock-turn probe in flight
+        self.fresh_from: float | None = None  # after a pause: figures sent before this are stale
+        self.unmetered = 0  # answers without a figure while none is known
+        self.delays: dict[int, float] = {}  # reservation id -> its round trip, once answered
+        self.window_start: float | None = None  # send time of the first answer after the last seen turn
+        self.peak = 0  # highest figure seen + 1: about the limit
+
+    def margin(self, latency: float) -> float:
+        return min(max(self.base_margin, latency), self.length / 4)
+
+    def _counted_in_known(self, rid: int, sent_at: float) -> bool:
+        """Whether the latest figure surely counts this request, so its ageing out may free a slot.
+
+        Requests older than the last turn seen (a jump of the figure) belong to a fixed window that
+        already ended: their ageing frees nothing.
+        """
+        known = self.known
+        if known is None or rid > known.id or sent_at <= known.sent_at - self.length + self.base_margin:
+            return False
+        return self.window_start is None or sent_at >= self.window_start
+
+    def _frees_at(self, rid: int, sent_at: float, latency: float) -> float:
+        """When a request surely left a sliding window: its own round trip bounds when it was counted."""
+        delay = self.delays.get(rid)
+        return sent_at + self.length + self.base_margin + (latency if delay is None else delay)
+
+    def trim(self, now: float, latency: float) -> None:
+        while self.sends and self.sends[0][0] not in self.in_flight:
+            rid, sent_at = self.sends[0]
+            if self._frees_at(rid, sent_at, latency) > now:
+                break
+            self.sends.popleft()
+            self.delays.pop(rid, None)
+            if self._counted_in_known(rid, sent_at):
+                self.aged += 1
+        for stale in [rid for rid, at in self.in_flight.items() if now - at > _STALE_SECONDS]:
+            del self.in_flight[stale]
+
+    def modeled_room(self) -> int:
+        """Latest figure + ours aged out since - ours sent since - ours in flight that it may not count."""
+        known = self.known
+        assert known is not None
+        sent_since = 0
+        if self.sends:
+            newest, oldest = self.sends[-1][0], self.sends[0][0]
+            sent_since = max(newest - max(known.id, oldest - 1), 0)
+        unsure = sum(1 for rid in self.in_flight if rid <= known.id)
+        return known.remaining + self.aged - sent_since - unsure
+
+    def room(self, now: float) -> int | None:
+        """Requests that may leave now; None: this window is not metered (no figure ever answered)."""
+        if self.known is None and self.unmetered >= 3:
+            return None
+        if self.known is None or (self.fresh_from is not None and now >= self.fresh_from):
+            return 1 - len(self.in_flight)  # no figure to trust: one at a time until an answer
+        room = self.modeled_room()
+        if room <= 0 and self.aligned is not False and self.probe is None and now >= self.clock_turn():
+            return 1 - len(self.in_flight)  # may be a fresh fixed window: one probe
+        return room
+
+    def clock_turn(self) -> float:
+        assert self.known is not None
+        return (self.known.sent_at // self.length + 1) * self.length + _TURN_MARGIN_SECONDS
+
+    def wake(self, now: float, latency: float) -> float:
+        """When room may appear without an answer: the next own request ageing out, or the clock turn."""
+        candidates = [now + self.length]
+        if self.known is not None:
+            oldest = next((rid for rid, at in self.sends if self._counted_in_known(rid, at)), None)
+            if oldest is not None:
+                sent_at = next(at for rid, at in self.sends if rid == oldest)
+                candidates.append(self._frees_at(oldest, sent_at, latency))
+            if self.aligned is not False and self.probe is None:
+                candidates.append(self.clock_turn())
+        if self.fresh_from is not None and self.fresh_from > now:
+            candidates.append(self.fresh_from)
+        return max(min(candidates), now)
+
+    def reserve(self, rid: int, now: float) -> None:
+        paused = self.fresh_from is not None and now >= self.fresh_from
+        if self.known is not None and self.probe is None and not paused and self.modeled_room() <= 0:
+            self.probe = rid  # sent on the clock-turn allowance: its answer tells whether the turn is real
+        self.sends.append((rid, now))
+        self.in_flight[rid] = now
+
+    def _ageing_by(self, moment: float, latency: float) -> int:
+        """At most how many requests of the latest figure a sliding window has freed by ``moment``."""
+        known = self.known
+        if known is None:
+            return 0
+        since = known.sent_at - self.length - self.margin(latency)  # maybe still counted by the figure
+        return sum(
+            1
+            for rid, at in self.sends
+            if since < at <= moment - self.length
+            and rid <= known.id
+            and (self.window_start is None or at >= self.window_start)
+        )
+
+    def learn(self, rid: int, sent_at: float, remaining: int | None, now: float, latency: float) -> None:
+        self.in_flight.pop(rid, None)
+        self.delays[rid] = max(now - sent_at, 0.0)
+        was_probe = self.probe == rid
+        if was_probe:
+            self.probe = None
+        if remaining is None:
+            if self.known is None:
+                self.unmetered += 1
+            return
+        self.peak = max(self.peak, remaining + 1)
+        known = self.known
+        if known is None or rid > known.id:
+            if known is not None:
+                without_turn = known.remaining + self.aged + self._ageing_by(now, latency) - (rid - known.id)
+                # A turn refills a fixed window at once; a sliding window refills gradually.
+                jumped = remaining > without_turn + max(2, remaining // 10) and 2 * remaining >= self.peak
+                if jumped:
+                    self.window_start = sent_at  # a fixed window turned before this request
+                if was_probe:
+                    self.aligned = jumped
+            self.known, self.aged = _Known(rid, remaining, sent_at), 0
+            if self.fresh_from is not None and sent_at >= self.fresh_from:
+                self.fresh_from = None
+        else:
+            if was_probe:
+                self.aligned = False
+            if remaining < known.remaining:
+                known.remaining = remaining  # an older request answered later: keep the lower figure
+
+    def refused(self, rid: int, sent_at: float, now: float, latency: float) -> None:
+        """A 429 blamed on this window: nothing was left when the request was counted."""
+        self.learn(rid, sent_at, 0, now, latency)
+
+    def nearly_empty(self) -> bool:
+        return self.known is not None and self.modeled_room() <= _NEARLY_EMPTY
+
+
+@dataclass
+class _Budget:
+    """Day or month: figures trusted for 10 minutes; not paced, reaching the reserve stops the caller."""
+
     name: str
-    length: float  # seconds covered by one key; for day/month only how long an observation is trusted
-    paced: bool  # True: wait for the next window; False (day, month): reaching zero stops the run
+    length: float = 600.0
     key: int = -1
-    sent: int = 0  # reservations counted in this window (including carried ones)
-    answered: int = 0  # answers with a figure for requests reserved in this window
-    carried_answered: int = 0  # carried requests answered here: maybe counted after the lowest figure
-    lowest: int | None = None  # lowest remaining answered in this window
-    limit_guess: int | None = None
-    in_flight: dict[int, float] = field(default_factory=dict)  # reservation id -> reserved at
+    lowest: int | None = None
+    in_flight: dict[int, float] = field(default_factory=dict)
 
     def roll(self, now: float) -> None:
         key = int(now // self.length)
         if key != self.key:
-            # A reservation never ended (a bug, a killed thread) must not shrink the quota for ever.
+            self.key, self.lowest = key, None
             for stale in [rid for rid, at in self.in_flight.items() if now - at > _STALE_SECONDS]:
                 del self.in_flight[stale]
-            self.key, self.sent, self.answered, self.lowest = key, len(self.in_flight), 0, None
-            self.carried_answered = 0
 
     def available(self) -> int | None:
-        if self.lowest is not None:
-            return self.lowest - len(self.in_flight) - self.carried_answered
-        return None if self.limit_guess is None else self.limit_guess - self.sent
-
-    def next_turn(self) -> float:
-        return (self.key + 1) * self.length
+        return None if self.lowest is None else self.lowest - len(self.in_flight)
 
 
 @dataclass(frozen=True)
 class Reservation:
-    """Which window and rank a request was counted in, to read its answer's headers correctly."""
+    """One request counted by the governor, to read its answer's headers correctly."""
 
     id: int
-    slots: tuple[tuple[str, int], ...]  # (window name, window key)
+    sent_at: float
 
 
 @dataclass
@@ -93,22 +254,20 @@ class QuotaStats:
 
 
 class QuotaGovernor:
-    """Thread-safe pacing for one Sellsy account in one process."""
+    """Thread-safe pacing for one Sellsy account in one process.
 
-    # Day and month windows are not aligned on our clock (Sellsy's timezone): their figures are
-    # re-learned every 10 minutes instead, so a warm process notices the new day.
-    WINDOWS: tuple[tuple[str, float, bool], ...] = (
-        ("second", 1.0, True),
-        ("minute", 60.0, True),
-        ("day", 600.0, False),
-        ("month", 600.0, False),
-    )
+    ``sleep`` is for tests with a fake clock; by default a waiting thread also wakes when an answer
+    arrives (an answer may open room before any time-based event).
+    """
+
+    PACED: tuple[tuple[str, float, float], ...] = (("second", 1.0, 0.01), ("minute", 60.0, 0.25))
+    BUDGETS = ("day", "month")
 
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] | None = None,
         reporter: Callable[[dict[str, Any]], None] | None = None,
         report_every: float = 60.0,
@@ -117,9 +276,14 @@ class QuotaGovernor:
         self._sleep = sleep
         self._jitter = jitter or (lambda: random.uniform(0.0, 0.05))
         self._lock = threading.Lock()
-        self._windows = {name: _Window(name, length, paced) for name, length, paced in self.WINDOWS}
+        self._answered = threading.Condition(self._lock)
+        self._paced = {name: _Paced(name, length, margin) for name, length, margin in self.PACED}
+        self._budgets = {name: _Budget(name) for name in self.BUDGETS}
         self._pause_until = 0.0
         self._ids = itertools.count(1)
+        self._latencies: deque[float] = deque(maxlen=50)
+        self._headerless_429_in_a_row = 0
+        self._last_blamed: tuple[str, ...] = ()
         self.stats = QuotaStats()
         # Told what Sellsy answered (a snapshot) on the first answer with quota headers, then at most once
         # every `report_every` seconds: metrics and log lines at a bounded rate, however busy the account.
@@ -130,42 +294,54 @@ class QuotaGovernor:
     # -- before a request -------------------------------------------------------------------------
     def acquire(self, *, daily_reserve: int = 0) -> Reservation:
         """Block until every window has room, then count the request; raise when the reserve is hit."""
-        while True:
-            with self._lock:
+        with self._lock:
+            while True:
                 now = self._clock()
                 wake = self._wake_time(now, daily_reserve)
                 if wake is None:
                     return self._reserve(now)
-            delay = max(wake - now, 0.0) + _TURN_MARGIN_SECONDS
-            self.stats.waited_seconds += delay
-            self._sleep(delay)
+                delay = max(wake - now, 0.0) + 0.001
+                if self._sleep is None:
+                    self._answered.wait(delay)
+                else:
+                    self._lock.release()
+                    try:
+                        self._sleep(delay)
+                    finally:
+                        self._lock.acquire()
+                self.stats.waited_seconds += max(self._clock() - now, 0.0)
+
+    def _latency(self) -> float:
+        return max(self._latencies, default=0.0)
 
     def _wake_time(self, now: float, daily_reserve: int) -> float | None:
-        for window in self._windows.values():
-            window.roll(now)
-        for name in ("day", "month"):
-            left = self._windows[name].available()
+        for name, budget in self._budgets.items():
+            budget.roll(now)
+            left = budget.available()
             if left is not None and left <= (daily_reserve if name == "day" else 0):
                 raise QuotaReserveReached(
                     f"Sellsy quota by {name} has {left} calls left (reserve {daily_reserve}): stopping",
                     details={"window": name, "remaining": left, "reserve": daily_reserve},
                 )
-        wake = self._pause_until if self._pause_until > now else None
-        for window in self._windows.values():
-            left = window.available()
-            if window.paced and left is not None and left <= 0:
-                wake = max(wake or 0.0, window.next_turn())
+        if self._pause_until > now:
+            return self._pause_until
+        latency = self._latency()
+        wake: float | None = None
+        for window in self._paced.values():
+            window.trim(now, latency)
+            room = window.room(now)
+            if room is not None and room <= 0:
+                wake = max(wake or 0.0, window.wake(now, latency))
         return wake
 
     def _reserve(self, now: float) -> Reservation:
-        reservation_id = next(self._ids)
-        slots = []
-        for window in self._windows.values():
-            window.sent += 1
-            window.in_flight[reservation_id] = now
-            slots.append((window.name, window.key))
+        rid = next(self._ids)
+        for window in self._paced.values():
+            window.reserve(rid, now)
+        for budget in self._budgets.values():
+            budget.in_flight[rid] = now
         self.stats.calls += 1
-        return Reservation(reservation_id, tuple(slots))
+        return Reservation(rid, now)
 
     # -- after an answer --------------------------------------------------------------------------
     def record(self, reservation: Reservation, headers: Mapping[str, str], *, status: int) -> None:
@@ -175,45 +351,58 @@ class QuotaGovernor:
         """
         remaining = parse_remaining(headers)
         report: dict[str, Any] | None = None
-        with self._lock:
+        with self._answered:
             now = self._clock()
-            if remaining and self._reporter is not None and now >= self._next_report:
+            due = bool(remaining) and self._reporter is not None and now >= self._next_report
+            if due:
                 self._next_report = now + self._report_every
-                report = {}  # filled below, once this answer's figures are in
+            self._latencies.append(max(now - reservation.sent_at, 0.0))
+            latency = self._latency()
             if status == 429:
                 self.stats.responses_429 += 1
-            for name, key in reservation.slots:
-                window = self._windows[name]
-                window.roll(now)  # before forgetting the request: if the window turned, it was carried
-                if window.in_flight.pop(reservation.id, None) is not None and key != window.key:
-                    # Its figure may be about the old window or this one: keep its slot used here.
-                    window.carried_answered += 1
+            blamed = self._blame_429() if status == 429 and not remaining else ()
+            for name, window in self._paced.items():
+                if name in blamed:
+                    window.refused(reservation.id, reservation.sent_at, now, latency)
+                else:
+                    window.learn(reservation.id, reservation.sent_at, remaining.get(name), now, latency)
+            if status != 429:
+                self._headerless_429_in_a_row, self._last_blamed = 0, ()
+            for name, budget in self._budgets.items():
+                budget.roll(now)
+                budget.in_flight.pop(reservation.id, None)
                 value = remaining.get(name)
-                if value is None:
-                    continue
+                if value is not None:
+                    budget.lowest = value if budget.lowest is None else min(budget.lowest, value)
+            for name, value in remaining.items():
                 self.stats.remaining[name] = value
-                if key != window.key:
-                    continue
-                window.lowest = value if window.lowest is None else min(window.lowest, value)
-                window.answered += 1
-                window.limit_guess = max(window.limit_guess or 0, window.lowest + window.answered)
-            if report is not None:
+            if due:
                 report = self.stats.as_dict()
+            self._answered.notify_all()
         if report is not None and self._reporter is not None:
             self._reporter(report)  # outside the lock; a reporter never raises (see bridge.sellsy.factory)
 
+    def _blame_429(self) -> tuple[str, ...]:
+        """Which windows a 429 without figures is about (see the module's notes). A window blamed for
+        the previous 429 in a row had its wait: blaming it again would wait for ever on the wrong one."""
+        self._headerless_429_in_a_row += 1
+        suspects = tuple(
+            name for name, window in self._paced.items() if window.nearly_empty() and name not in self._last_blamed
+        )
+        if not suspects:
+            suspects = ("second",) if self._headerless_429_in_a_row == 1 else tuple(self._paced)
+        self._last_blamed = suspects
+        return suspects
+
     def pause_after_429(self, retry_after: float | None) -> None:
-        """Hold every thread: ``Retry-After`` when given, else until the second turns; plus jitter."""
+        """Hold every thread for ``Retry-After`` (plus jitter); then one request goes first."""
+        if retry_after is None:
+            return  # the figures (or the blame) recorded with the 429 pace what follows
         with self._lock:
-            now = self._clock()
-            if retry_after is not None:
-                until = now + retry_after
-            else:
-                second = self._windows["second"]
-                second.roll(now)
-                second.lowest = 0  # nothing left in this second
-                until = second.next_turn()
-            self._pause_until = max(self._pause_until, until + self._jitter())
+            until = self._clock() + retry_after + self._jitter()
+            self._pause_until = max(self._pause_until, until)
+            for window in self._paced.values():
+                window.fresh_from = self._pause_until
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -233,19 +422,32 @@ def parse_remaining(headers: Mapping[str, str]) -> dict[str, int]:
     return found
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta form only; dates are ignored)."""
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:
         return None
+    text = value.strip()
     try:
-        return max(float(value), 0.0)
+        return max(float(text), 0.0)
     except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    current = time.time() if now is None else now
+    return max(moment.timestamp() - current, 0.0)
+
+
+def http_date(moment: float) -> str:
+    """``Retry-After`` in its date form, for a moment given as a Unix time."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
 def emit_quota_metrics(metrics: Any, snapshot: Mapping[str, Any], *, stream: str | None = None) -> None:
-    """Put quota figures into Powertools ``metrics`` (EMF): calls and 429s (since the last report), remaining
-    by day. Called by the reporter a governor is given (``bridge.sellsy.factory``), at its bounded rate."""
+    """Put a run's quota figures into Powertools ``metrics`` (EMF): calls, 429s, remaining by day."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     if stream:

@@ -16,83 +16,14 @@ from infra.local.sandbox.auth import Auth
 from infra.local.sandbox.config import SandboxConfig
 from infra.local.sandbox.contract import shared_validator
 from infra.local.sandbox.http import ApiError, Request, Response, Router
+from infra.local.sandbox.quotas import Quotas
 from infra.local.sandbox.recorder import Exchange, Recorder
 from infra.local.sandbox.state import State
 from infra.local.sandbox.webhooks_out import WebhookEmitter
 
-UNLIMITED_REMAINING = 1_000_000
-QUOTA_HEADERS = (
-    ("per_second", "X-Quota-Remaining-By-Second"),
-    ("per_minute", "X-Quota-Remaining-By-Minute"),
-    ("per_day", "X-Quota-Remaining-By-Day"),
-    ("per_month", "X-Quota-Remaining-By-Month"),
-)
-
 
 class DropConnection(Exception):
     """Close the socket without an answer (injected fault)."""
-
-
-class Quotas:
-    """Fixed windows aligned on the clock, like Sellsy's per second/minute/day/month counters."""
-
-    def __init__(self, config: SandboxConfig) -> None:
-        self.config = config.quotas
-        self.lock = threading.Lock()
-        self.used: dict[str, tuple[Any, int]] = {}
-
-    @staticmethod
-    def _windows(now: float) -> dict[str, Any]:
-        moment = datetime.fromtimestamp(now, UTC)
-        return {
-            "per_second": int(now),
-            "per_minute": int(now // 60),
-            "per_day": moment.date(),
-            "per_month": (moment.year, moment.month),
-        }
-
-    def consume(self) -> tuple[bool, dict[str, str]]:
-        """Count one request; False when any window was already empty (the call still counts)."""
-        with self.lock:
-            windows = self._windows(time.time())
-            allowed = True
-            headers = {}
-            for name, header in QUOTA_HEADERS:
-                limit = getattr(self.config, name)
-                window, used = self.used.get(name, (None, 0))
-                if window != windows[name]:
-                    used = 0
-                if limit is not None and used >= limit:
-                    allowed = False
-                used += 1
-                self.used[name] = (windows[name], used)
-                remaining = UNLIMITED_REMAINING if limit is None else max(0, limit - used)
-                headers[header] = str(remaining)
-            return allowed, headers
-
-    def peek(self) -> dict[str, str]:
-        """The remaining-quota headers without counting a call (for answers to unauthenticated calls)."""
-        usage = self.usage()
-        return {
-            header: str(
-                UNLIMITED_REMAINING
-                if usage[name]["limit"] is None
-                else max(0, int(usage[name]["limit"] or 0) - int(usage[name]["used"] or 0))
-            )
-            for name, header in QUOTA_HEADERS
-        }
-
-    def usage(self) -> dict[str, dict[str, int | None]]:
-        with self.lock:
-            windows = self._windows(time.time())
-            out: dict[str, dict[str, int | None]] = {}
-            for name, _ in QUOTA_HEADERS:
-                window, used = self.used.get(name, (None, 0))
-                out[name] = {
-                    "limit": getattr(self.config, name),
-                    "used": used if window == windows[name] else 0,
-                }
-            return out
 
 
 class SandboxApp:
@@ -129,7 +60,7 @@ class SandboxApp:
         self.auth = auth
         with self.calls_lock:
             self.calls.clear()
-        self.quotas.used.clear()
+        self.quotas.clear()
         self.webhooks.clear()
 
     # -- faults ----------------------------------------------------------------------------------
@@ -194,7 +125,7 @@ class SandboxApp:
             allowed, quota_headers = self.quotas.consume()
             if not allowed:
                 self.count("429")
-                raise ApiError(429, "Too many requests: API quota reached")
+                raise ApiError(429, "Too many requests: API quota reached")  # headers as configured
             if self._draw(faults.rate_429):
                 self.count("429")
                 self.count("faults.429")

@@ -5,21 +5,47 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+QUOTA_MODES = ("fixed", "sliding")
+RETRY_AFTER_FORMS = (None, "seconds", "date")
+
 
 @dataclass
 class QuotaConfig:
-    """Request limits per window; None means unlimited (headers then show a large number)."""
+    """Request limits per window; None means unlimited (headers then show a large number).
+
+    Sellsy's file does not say how its windows are cut, so the sandbox can play each reading:
+    ``mode`` "fixed" (windows aligned on the clock, shifted by ``offset_seconds``) or "sliding" (the
+    last second / minute; day and month stay calendar windows). ``headers_on_429`` False answers 429s
+    without the remaining-quota headers; ``retry_after`` adds ``Retry-After`` to 429s in "seconds" or
+    HTTP "date" form (Sellsy documents neither).
+    """
 
     per_second: int | None = None
     per_minute: int | None = None
     per_day: int | None = None
     per_month: int | None = None
+    mode: str = "fixed"
+    offset_seconds: float = 0.0
+    headers_on_429: bool = True
+    retry_after: str | None = None
 
     def update(self, values: dict[str, Any]) -> None:
         for name in ("per_second", "per_minute", "per_day", "per_month"):
             if name in values:
                 value = values[name]
                 setattr(self, name, None if value is None else int(value))
+        if "mode" in values:
+            if values["mode"] not in QUOTA_MODES:
+                raise ValueError(f"mode must be one of {QUOTA_MODES}")
+            self.mode = str(values["mode"])
+        if "offset_seconds" in values:
+            self.offset_seconds = float(values["offset_seconds"])
+        if "headers_on_429" in values:
+            self.headers_on_429 = bool(values["headers_on_429"])
+        if "retry_after" in values:
+            if values["retry_after"] not in RETRY_AFTER_FORMS:
+                raise ValueError(f"retry_after must be one of {RETRY_AFTER_FORMS}")
+            self.retry_after = values["retry_after"]
 
 
 @dataclass
@@ -57,7 +83,7 @@ class FaultConfig:
             if name == "token_ttl_seconds":
                 setattr(self, name, None if value is None else int(value))
             elif name in ("denied_scopes", "plan_limited"):
-                setattr(self, name, [str(item) for item in value or []])
+                setattr(self, name, [str(scope) for scope in value or []])
             elif isinstance(current, float):
                 setattr(self, name, float(value))
         for name in values:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bridge.sellsy.errors import QuotaReserveReached
-from bridge.sellsy.quota import QuotaGovernor, emit_quota_metrics, parse_remaining, parse_retry_after
+from bridge.sellsy.quota import QuotaGovernor, emit_quota_metrics, http_date, parse_remaining, parse_retry_after
 
 
 class FakeTime:
@@ -42,9 +42,17 @@ def governor(fake: FakeTime) -> QuotaGovernor:
 def test_parse_headers_is_case_insensitive_and_ignores_junk() -> None:
     parsed = parse_remaining({"x-quota-remaining-by-second": "3", "X-QUOTA-REMAINING-BY-DAY": "abc", "Other": "1"})
     assert parsed == {"second": 3}
-    assert parse_retry_after("2.5") == 2.5
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
     assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+
+
+def test_retry_after_in_both_forms() -> None:
+    assert parse_retry_after("2.5") == 2.5
+    assert parse_retry_after("7") == 7.0
+    now = 1_445_412_470.0  # 2015-10-21 07:27:50 UTC
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 10.0
+    assert parse_retry_after(http_date(now + 3), now=now) == 3.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0.0  # in the past: go now
 
 
 def test_no_wait_while_the_window_has_room() -> None:
@@ -57,25 +65,44 @@ def test_no_wait_while_the_window_has_room() -> None:
     assert quota.snapshot()["calls"] == 3
 
 
-def test_waits_for_the_next_second_when_the_second_window_is_empty() -> None:
+def test_one_request_at_a_time_until_a_figure_is_known() -> None:
     fake = FakeTime(1_000.2)
     quota = governor(fake)
     first = quota.acquire()
-    quota.record(first, headers(second=0), status=200)
-    quota.acquire()
+    fake.while_sleeping = [lambda: quota.record(first, headers(second=9), status=200)]
+    quota.acquire()  # waits for the first answer, then goes
     assert len(fake.sleeps) == 1
-    assert fake.now >= 1_001.0  # woke up in the next second, not before
-    assert fake.now < 1_001.2
 
 
-def test_in_flight_reservations_count_before_their_answers() -> None:
-    """Limit 3/s learned from an answer: the 3rd and 4th reservations of the next second must wait."""
+def test_empty_window_waits_for_the_clock_turn_probe_then_learns_alignment() -> None:
+    fake = FakeTime(1_000.2)
+    quota = governor(fake)
+    quota.record(quota.acquire(), headers(second=0), status=200)
+    probe = quota.acquire()
+    assert 1_001.0 <= fake.now < 1_001.2  # one probe just after the clock's turn
+    quota.record(probe, headers(second=9), status=200)  # the window refilled: fixed and aligned
+    assert quota._paced["second"].aligned is True
+
+
+def test_a_probe_that_meets_a_full_window_stops_probing_and_waits_for_own_requests_to_age() -> None:
+    fake = FakeTime(1_000.2)
+    quota = governor(fake)
+    sent = [quota.acquire() for _ in range(1)]
+    quota.record(sent[0], headers(second=5, minute=1), status=200)
+    quota.record(quota.acquire(), headers(second=5, minute=0), status=200)  # sent at 1000.2
+    probe = quota.acquire()  # at the clock's minute turn
+    assert 1_020.0 <= fake.now < 1_020.2
+    quota.record(probe, headers(second=5, minute=0), status=200)  # no refill: sliding or offset window
+    assert quota._paced["minute"].aligned is False
+    quota.acquire()  # now only the ageing of the requests counted frees room: 60 s after the first
+    assert fake.now >= 1_060.2
+
+
+def test_in_flight_requests_count_before_their_answers() -> None:
     fake = FakeTime(1_000.1)
     quota = governor(fake)
-    reservation = quota.acquire()
-    quota.record(reservation, headers(second=2), status=200)  # limit = 2 + 1 = 3
-    fake.now = 1_001.1  # new second, nothing answered yet
-    pending = [quota.acquire(), quota.acquire(), quota.acquire()]
+    quota.record(quota.acquire(), headers(second=2), status=200)
+    pending = [quota.acquire(), quota.acquire()]
     assert fake.sleeps == []
 
     def answers() -> None:
@@ -83,16 +110,19 @@ def test_in_flight_reservations_count_before_their_answers() -> None:
             quota.record(reservation, {}, status=200)
 
     fake.while_sleeping = [answers]
-    quota.acquire()  # 4th in the same second: must wait for the turn
-    assert len(fake.sleeps) == 1 and 1_002.0 <= fake.now < 1_002.2
+    quota.acquire()  # two in flight used the two slots left: wait
+    assert len(fake.sleeps) >= 1
 
 
-def test_minute_window_empty_waits_for_the_next_minute() -> None:
-    fake = FakeTime(1_200.5)  # 20 minutes + 0.5 s
+def test_answers_in_any_order_keep_the_lowest_figure() -> None:
+    fake = FakeTime(1_000.1)
     quota = governor(fake)
-    quota.record(quota.acquire(), headers(second=5, minute=0), status=200)
-    quota.acquire()
-    assert fake.now >= 1_260.0
+    first, second, third = quota.acquire(), quota.acquire(), quota.acquire()
+    quota.record(second, headers(second=8), status=200)
+    quota.record(first, headers(second=9), status=200)  # a late answer of an earlier request: no more room
+    assert quota._paced["second"].modeled_room() == 7  # 8 left, the third still in flight
+    quota.record(third, headers(second=7), status=200)
+    assert quota._paced["second"].modeled_room() == 7
 
 
 def test_daily_reserve_stops_cleanly() -> None:
@@ -126,23 +156,35 @@ def test_429_with_retry_after_pauses_every_caller() -> None:
     assert quota.snapshot()["responses_429"] == 1
 
 
-def test_429_without_retry_after_waits_for_the_second_to_turn() -> None:
+def test_headerless_429_blames_the_nearly_empty_window() -> None:
     fake = FakeTime(1_000.4)
     quota = governor(fake)
-    quota.record(quota.acquire(), {}, status=429)
-    quota.pause_after_429(None)
-    quota.acquire()
-    assert 1_001.0 <= fake.now < 1_001.2
+    quota.record(quota.acquire(), headers(second=9, minute=2), status=200)
+    refused = quota.acquire()
+    quota.record(refused, {}, status=429)
+    minute = quota._paced["minute"]
+    assert minute.known is not None and minute.known.remaining == 0
+    assert quota._paced["second"].known.remaining == 9  # type: ignore[union-attr]
 
 
-def test_answer_from_a_previous_window_does_not_block_the_new_one() -> None:
-    fake = FakeTime(1_000.9)
+def test_headerless_429_with_no_suspect_blames_the_second_then_the_minute() -> None:
+    fake = FakeTime(1_000.4)
     quota = governor(fake)
-    reservation = quota.acquire()
-    fake.now = 1_001.1
-    quota.record(reservation, headers(second=0), status=200)  # about the old second
-    quota.acquire()
-    assert fake.sleeps == []
+    quota.record(quota.acquire(), headers(second=9, minute=100), status=200)
+    quota.record(quota.acquire(), {}, status=429)
+    assert quota._paced["second"].known.remaining == 0  # type: ignore[union-attr]
+    assert quota._paced["minute"].known.remaining == 100  # type: ignore[union-attr]
+    quota.record(quota.acquire(), {}, status=429)
+    assert quota._paced["minute"].known.remaining == 0  # type: ignore[union-attr]
+
+
+def test_transport_error_ends_the_reservation() -> None:
+    fake = FakeTime(1_000.1)
+    quota = governor(fake)
+    quota.record(quota.acquire(), headers(second=5), status=200)
+    lost = quota.acquire()
+    quota.record(lost, {}, status=0)
+    assert quota._paced["second"].in_flight == {}
 
 
 def test_stats_report_remaining_by_day() -> None:
@@ -152,68 +194,6 @@ def test_stats_report_remaining_by_day() -> None:
     snapshot = quota.snapshot()
     assert snapshot["remaining_by_day"] == 4321
     assert snapshot["calls"] == 1
-
-
-def test_request_unanswered_when_the_window_turns_counts_in_the_new_one_too() -> None:
-    """Sellsy may count a late request in the next second: keep room for it until answers tell."""
-    fake = FakeTime(1_000.1)
-    quota = governor(fake)
-    quota.record(quota.acquire(), headers(second=2), status=200)  # limit 3 per second
-    fake.now = 1_000.95
-    late = quota.acquire()  # still in flight when the second turns
-    fake.now = 1_001.05
-    pending = [quota.acquire(), quota.acquire()]
-    assert fake.sleeps == []
-
-    def answers() -> None:
-        quota.record(late, headers(second=0), status=200)  # ambiguous late answer: ignored
-        for reservation in pending:
-            quota.record(reservation, {}, status=200)
-
-    fake.while_sleeping = [answers]
-    quota.acquire()  # the carried request + 2 new ones fill the limit of 3
-    assert len(fake.sleeps) == 1 and 1_002.0 <= fake.now < 1_002.2
-
-
-def test_room_is_lowest_remaining_minus_requests_in_flight() -> None:
-    """Answers may come back in any order: the lowest figure wins, in-flight requests are deducted."""
-    fake = FakeTime(1_000.1)
-    quota = governor(fake)
-    first, second, third = quota.acquire(), quota.acquire(), quota.acquire()
-    quota.record(second, headers(second=8), status=200)  # counted 2nd of 10
-    quota.record(first, headers(second=9), status=200)  # late answer of the 1st: not more room
-    assert quota._windows["second"].available() == 7  # 8 left - 1 in flight (third)
-    quota.record(third, headers(second=7), status=200)
-    assert quota._windows["second"].available() == 7
-    assert quota._windows["second"].limit_guess == 10  # 7 left after 3 answered
-
-
-def test_transport_error_ends_the_reservation() -> None:
-    fake = FakeTime(1_000.1)
-    quota = governor(fake)
-    quota.record(quota.acquire(), headers(second=2), status=200)
-    lost = quota.acquire()
-    quota.record(lost, {}, status=0)
-    fake.now = 1_001.1
-    for _ in range(3):
-        quota.acquire()
-    assert fake.sleeps == []  # nothing carried: the lost request had ended before the turn
-
-
-def test_carried_request_answered_in_the_new_window_keeps_its_slot() -> None:
-    """The case seen under load: a slow request of the previous second counted in this one."""
-    fake = FakeTime(1_000.1)
-    quota = governor(fake)
-    quota.record(quota.acquire(), headers(second=2), status=200)  # limit 3
-    fake.now = 1_000.9
-    slow = quota.acquire()
-    fake.now = 1_001.1
-    fresh = quota.acquire()
-    quota.record(fresh, headers(second=1), status=200)  # Sellsy counted `slow` first in this second
-    quota.record(slow, headers(second=2), status=200)  # ambiguous figure: ignored, slot kept
-    assert quota._windows["second"].available() == 0
-    quota.acquire()
-    assert len(fake.sleeps) == 1 and fake.now >= 1_002.0
 
 
 def test_quota_figures_become_metrics() -> None:

@@ -128,6 +128,10 @@ def register(app: SandboxApp) -> None:
     def get_quotas(req: Request) -> Response:
         return Response.json(200, app.quotas.usage())
 
+    @route("GET", "/_sandbox/quotas/settings")
+    def get_quota_settings(req: Request) -> Response:
+        return Response.json(200, app.quotas.settings())
+
     @route("POST", "/_sandbox/quotas")
     def set_quotas(req: Request) -> Response:
         try:
@@ -135,8 +139,7 @@ def register(app: SandboxApp) -> None:
         except (TypeError, ValueError) as exc:
             raise bad_request("Invalid quotas", quotas=str(exc)) from exc
         if req.json_object().get("reset_usage", True):
-            with app.quotas.lock:
-                app.quotas.used.clear()
+            app.quotas.clear()
         return Response.json(200, app.quotas.usage())
 
     @route("POST", "/_sandbox/tokens/expire")
