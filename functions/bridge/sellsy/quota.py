@@ -56,6 +56,7 @@ class _Known:
     id: int  # reservation it answered
     remaining: int
     sent_at: float
+    blamed: bool = False  # no figure: a 429 without headers was put on this window
 
 
 class _Paced:
@@ -126,7 +127,9 @@ class _Paced:
         if self.known is None or (self.fresh_from is not None and now >= self.fresh_from):
             return 1 - len(self.in_flight)  # no figure to trust: one at a time until an answer
         room = self.modeled_room()
-        if room <= 0 and self.aligned is not False and self.probe is None and now >= self.clock_turn():
+        # A window blamed for a header-less 429 is not probed: the probe would most likely be refused too.
+        probing = self.aligned is not False and self.probe is None and not self.known.blamed
+        if room <= 0 and probing and now >= self.clock_turn():
             return 1 - len(self.in_flight)  # may be a fresh fixed window: one probe
         return room
 
@@ -142,7 +145,7 @@ class _Paced:
             if oldest is not None:
                 sent_at = next(at for rid, at in self.sends if rid == oldest)
                 candidates.append(self._frees_at(oldest, sent_at, latency))
-            if self.aligned is not False and self.probe is None:
+            if self.aligned is not False and self.probe is None and not self.known.blamed:
                 candidates.append(self.clock_turn())
         if self.fresh_from is not None and self.fresh_from > now:
             candidates.append(self.fresh_from)
@@ -202,6 +205,8 @@ class _Paced:
     def refused(self, rid: int, sent_at: float, now: float, latency: float) -> None:
         """A 429 blamed on this window: nothing was left when the request was counted."""
         self.learn(rid, sent_at, 0, now, latency)
+        if self.known is not None and self.known.id == rid:
+            self.known.blamed = True
 
     def nearly_empty(self) -> bool:
         return self.known is not None and self.modeled_room() <= _NEARLY_EMPTY
