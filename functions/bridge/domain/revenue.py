@@ -62,7 +62,7 @@ def customer_key(kind: str, sellsy_id: Any) -> str:
 def document_customer(doc: dict[str, Any]) -> str | None:
     """The company or individual a document is for (its `related` list also holds contacts, opportunities)."""
     for rel in doc.get("related") or []:
-        if rel.get("type") in ("company", "individual"):
+        if isinstance(rel, dict) and rel.get("type") in ("company", "individual") and rel.get("id") is not None:
             return customer_key(rel["type"], rel["id"])
     return None
 
@@ -463,7 +463,8 @@ def _iso(day: dt.date | None) -> str | None:
 
 
 def revenue_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [row for row in doc.get("rows") or [] if reconciliation.is_amount_row(row)]
+    rows = doc.get("rows") or []
+    return [row for row in rows if isinstance(row, dict) and reconciliation.is_amount_row(row)]
 
 
 def map_document(

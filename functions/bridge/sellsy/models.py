@@ -28,6 +28,20 @@ def _decimal_or_none(value: Any) -> Decimal | None:
 Amount = Annotated[Decimal | None, BeforeValidator(_decimal_or_none)]
 
 
+def _without_nulls(value: Any) -> Any:
+    """A list with null entries (nullable items) keeps its other entries."""
+    return [item for item in value if item is not None] if isinstance(value, list) else value
+
+
+def _objects_only(value: Any) -> Any:
+    """A list of objects keeps its objects (an entry of another shape is left out, not a refused body)."""
+    return [item for item in value if isinstance(item, dict | BaseModel)] if isinstance(value, list) else value
+
+
+Objects = BeforeValidator(_objects_only)
+Present = BeforeValidator(_without_nulls)
+
+
 class SellsyModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -200,9 +214,9 @@ class Document(SellsyModel):
     note: str | None = None
     currency: str | None = None
     amounts: DocumentAmounts | None = None
-    taxes: list[DocumentTax] | None = None
+    taxes: Annotated[list[DocumentTax] | None, Objects] = None
     discount: Discount | None = None
-    related: list[Ref] | None = None
+    related: Annotated[list[Ref] | None, Objects] = None
     contact_id: int | None = None
     owner: Ref | None = None
     assigned_staff_id: int | None = None
@@ -210,7 +224,7 @@ class Document(SellsyModel):
     delivery_address_id: int | None = None
     service_dates: DateRange | None = None
     pdf_link: str | None = None
-    rows: list[Row] | None = None  # only on the detail (GET /<documents>/{id})
+    rows: Annotated[list[Row] | None, Objects] = None  # only on the detail (GET /<documents>/{id})
 
     def related_id(self, kind: str) -> int | None:
         return next((ref.id for ref in self.related or [] if ref.type == kind), None)
@@ -250,12 +264,12 @@ class Opportunity(SellsyModel):
     due_date: str | None = None
     note: str | None = None
     owner: Ref | None = None
-    assigned_staff_ids: list[int] | None = None
-    contact_ids: list[int] | None = None
+    assigned_staff_ids: Annotated[list[int] | None, Present] = None
+    contact_ids: Annotated[list[int] | None, Present] = None
     company_id: int | None = None
     individual_id: int | None = None
     main_doc_id: int | None = None
-    related: list[Ref] | None = None
+    related: Annotated[list[Ref] | None, Objects] = None
     created: str | None = None
     updated_status: str | None = None
 
@@ -316,7 +330,7 @@ class CustomField(SellsyModel):
     code: str | None = None
     type: str | None = None
     mandatory: bool | None = None
-    related_object: list[str] | None = None
+    related_object: Annotated[list[str] | None, Present] = None
     parameters: Any = None
 
 
@@ -331,7 +345,7 @@ class CustomFieldValue(SellsyModel):
 class Comment(SellsyModel):
     id: int
     description: str | None = None
-    related: list[Ref] | None = None
+    related: Annotated[list[Ref] | None, Objects] = None
     parent_id: int | None = None
     created: str | None = None
     updated: str | None = None
@@ -345,7 +359,7 @@ class File(SellsyModel):
     extension: str | None = None
     created: str | None = None
     public_link: str | None = None
-    related: list[Ref] | None = None
+    related: Annotated[list[Ref] | None, Objects] = None
 
 
 class Webhook(SellsyModel):
@@ -356,5 +370,5 @@ class Webhook(SellsyModel):
     is_enabled: bool | None = None
     json_content_type: bool | None = None
     object_in_payload: bool | None = None
-    configuration: list[dict[str, Any]] | None = None
+    configuration: Annotated[list[dict[str, Any]] | None, Objects] = None
     nb_failures: int | None = None

@@ -23,7 +23,7 @@ from bridge.sellsy import models
 from tests.fixtures.contract import validator
 from tests.unit.sellsy.openapi_strategies import SchemaStrategies
 
-EXAMPLES = 150  # per target; 15 targets: 2,250 bodies per run
+EXAMPLES = 140  # per target; 15 targets: 2,100 bodies per run
 CONVERTER = BaseCurrencyConverter("EUR")
 ITEM = "properties/data/items"
 
