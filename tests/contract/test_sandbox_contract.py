@@ -111,6 +111,11 @@ def test_every_route_conforms_to_the_openapi_file(sb: Sandbox, api: httpx.Client
     _ok(api.post("/companies", params={"verify": "true"}, json={"type": "client", "name": "Dry"}), 204)
     individual = _ok(api.post("/individuals", json={"type": "client", "last_name": "Durand", "first_name": "Léa"}), 201)
     _ok(api.put(f"/individuals/{individual['id']}", json={"email": "lea.durand@exemple.fr"}))
+    conversion = {"target": "client", "also_enable_custom_fields_on_target": {"mode": "none"}}
+    prospect = _ok(api.post("/companies", json={"type": "prospect", "name": "Prospect SAS"}), 201)
+    _ok(api.post(f"/companies/{prospect['id']}/convert", json=conversion))
+    person = _ok(api.post("/individuals", json={"type": "prospect", "last_name": "Morel", "first_name": "Zoé"}), 201)
+    _ok(api.post(f"/individuals/{person['id']}/convert", json=conversion))
     contact = _ok(
         api.post("/contacts", json={"last_name": "Petit", "first_name": "Hugo", "email": "hugo@contrat.fr"}), 201
     )
