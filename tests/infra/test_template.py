@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bridge.domain import access
 from infra.template_tools import REPO_ROOT, load_template
 from infra.validate import asl_graph_problems, lint, state_machine_definitions, transformed_template
 
@@ -253,6 +254,35 @@ def _secret_resources(role: str, action: str) -> list[str]:
     ]
 
 
+def _iam_pattern(resource: str) -> re.Pattern[str]:
+    """An IAM resource pattern as a regex: ``*`` is any run of characters (``/`` included), ``?`` one."""
+    return re.compile("^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource) + "$")
+
+
+# Secret names as Secrets Manager ARNs end (name + "-" + 6 random characters).
+SECRET_KINDS = {
+    "api-token": "${SecretsPrefix}/api-token-AbCdEf",
+    "sellsy": "${SecretsPrefix}/accounts/acme/sellsy-AbCdEf",
+    "signing-key": "${SecretsPrefix}/accounts/acme/webhook-AbCdEf",
+    "oauth-pending": "${SecretsPrefix}/accounts/acme/oauth-pending/n0nce-AbCdEf",
+    "oauth-app": "${SecretsPrefix}/app/sellsy-oauth-client-AbCdEf",
+    # An account named like a secret kind must not widen anyone's reach.
+    "sellsy-of-account-webhook-x": "${SecretsPrefix}/accounts/webhook-x/sellsy-AbCdEf",
+    "signing-key-of-account-sellsy-x": "${SecretsPrefix}/accounts/sellsy-x/webhook-AbCdEf",
+}
+WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret")
+
+
+def _roles_allowed(action: str, secret: str) -> set[str]:
+    return {
+        role
+        for role, statement in _allow_statements()
+        if action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+        if _iam_pattern(resource["Fn::Sub"].split(":secret:")[1]).match(secret)
+    }
+
+
 def test_each_function_reads_and_writes_only_the_secrets_it_owns():
     prefix = "${SecretsPrefix}"
     # The public webhook function reads signing keys only: not a tenant's Sellsy tokens.
@@ -270,28 +300,75 @@ def test_each_function_reads_and_writes_only_the_secrets_it_owns():
         for resource in _as_list(statement["Resource"])
         if resource["Fn::Sub"].endswith(f"{prefix}/*")
     }
-    assert writers <= {"ApiFunctionRole"}, writers  # the management API alone writes any secret
+    assert writers == set(), writers  # no function writes the whole prefix
+
+
+@pytest.mark.parametrize(
+    ("kind", "readers", "writers"),
+    [
+        # In AWS operators sign with IAM: no function reads or writes the local operator token.
+        ("api-token", set(), set()),
+        # Sellsy credentials: written where they are set (API: connect) and renewed (API, worker, import).
+        ("sellsy", {"ApiFunctionRole", "WorkerFunctionRole", "ImportFunctionRole"}, None),
+        # Signing keys: set and rotated through the API only; read by the webhook function to verify.
+        ("signing-key", {"ApiFunctionRole", "WebhookFunctionRole"}, {"ApiFunctionRole"}),
+        ("oauth-pending", {"ApiFunctionRole"}, {"ApiFunctionRole"}),
+        # Our Sellsy OAuth application: created by the deploy, filled by the operator, read by token users.
+        ("oauth-app", {"ApiFunctionRole", "WorkerFunctionRole", "ImportFunctionRole"}, set()),
+        ("sellsy-of-account-webhook-x", {"ApiFunctionRole", "WorkerFunctionRole", "ImportFunctionRole"}, None),
+        ("signing-key-of-account-sellsy-x", {"ApiFunctionRole", "WebhookFunctionRole"}, {"ApiFunctionRole"}),
+    ],
+)
+def test_who_reads_and_who_writes_each_kind_of_secret(kind: str, readers: set[str], writers: set[str] | None):
+    secret = SECRET_KINDS[kind]
+    assert _roles_allowed("secretsmanager:GetSecretValue", secret) == readers
+    renewers = {"ApiFunctionRole", "WorkerFunctionRole", "ImportFunctionRole"}
+    for action in ("secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"):
+        assert _roles_allowed(action, secret) == (renewers if writers is None else writers), (kind, action)
+    # Deleting is the API's alone (disconnect, consumed OAuth states), and only account secrets.
+    expected_deleters = {"ApiFunctionRole"} if "/accounts/" in secret else set()
+    assert _roles_allowed("secretsmanager:DeleteSecret", secret) == expected_deleters, kind
 
 
 # ------------------------------------------------------------------ HTTP API
 
 
-def test_http_api_routes_and_authorization():
+def _http_api_security() -> dict[tuple[str, str], Any]:
     paths = RESOURCES["HttpApi"]["Properties"]["Body"]["paths"]
-    security = {
-        (path, method): operation["security"]
-        for path, methods in paths.items()
-        for method, operation in methods.items()
+    return {
+        (method, path): operation["security"] for path, methods in paths.items() for method, operation in methods.items()
     }
+
+
+def test_http_api_routes_and_authorization():
+    security = _http_api_security()
+    public = {
+        ("post", "/webhooks/sellsy/{account_id}"),
+        ("get", "/webhooks/sellsy/{account_id}"),
+        ("get", "/openapi.json"),
+        ("get", "/oauth/callback"),
+    }
+    field = {(method.lower(), path) for method, path in access.FIELD_ROUTES}
     assert security == {
-        ("/webhooks/sellsy/{account_id}", "post"): [{"NONE": []}],
-        ("/webhooks/sellsy/{account_id}", "get"): [{"NONE": []}],
-        ("/openapi.json", "get"): [{"NONE": []}],
-        ("/oauth/callback", "get"): [{"NONE": []}],
-        ("/{proxy+}", "x-amazon-apigateway-any-method"): [{"AWS_IAM": []}],
+        **dict.fromkeys(public | field, [{"NONE": []}]),
+        ("x-amazon-apigateway-any-method", "/{proxy+}"): [{"AWS_IAM": []}],
     }
     stage = next(iter(of_type("AWS::ApiGatewayV2::Stage").values()))["Properties"]
     assert ref_or_att(stage["AccessLogSettings"]["DestinationArn"]) == "HttpApiAccessLogGroup"
+
+
+def test_every_route_is_iam_or_a_field_route_or_public_to_the_gate():
+    """Nothing management becomes reachable without IAM: each open route is one the function checks
+    itself (a field route: field key) or one the gate treats as public (webhooks, OAuth, the console)."""
+    for (method, path), security in _http_api_security().items():
+        if security == [{"AWS_IAM": []}]:
+            continue
+        assert security == [{"NONE": []}], (method, path, security)
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        assert access.is_field_operation(method, path) or access.is_public(concrete), (method, path)
+    # The function itself refuses a management request that arrives without IAM (see the API tests).
+    api = RESOURCES["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert api["API_AUTH_MODE"] == "iam"
 
 
 # ------------------------------------------------------------------ schedule + state machine

@@ -1,8 +1,9 @@
 """The HTTP API function: one Powertools resolver with request validation, every router composed.
 
-Before routing: authentication (bearer locally, IAM in AWS), body size and media type checks, so a
-caller without credentials gets 401 whatever the body. ``GET /openapi.json`` serves the document
-generated from the routes.
+Before routing: who calls and whether they may call this route (``api.auth``: 401 without valid
+credentials, 403 for a field key outside its account's field routes), then body size and media type
+checks, so a caller without credentials gets 401 whatever the body. ``GET /openapi.json`` serves the
+document generated from the routes.
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import bridge.api
 from bridge.api import app_errors, json_body
-from bridge.api.auth import authentication_problem, caller, is_public
+from bridge.api import auth
+from bridge.api.auth import is_public
+from bridge.domain import access
 from bridge.observability import invocation_log_keys, logger, metrics, tracer
 
 API_TITLE = "sellsy-bridge API"
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 1_048_576  # JSON bodies only; files travel through presigned S3 URLs
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+OPERATOR_SCHEME = "bearerAuth"
+FIELD_SCHEME = "fieldKey"
 
 app = APIGatewayHttpResolver(
     enable_validation=True, response_validation_error_http_code=500, json_body_deserializer=json_body.loads
@@ -60,13 +65,27 @@ def openapi_document() -> str:
         title=API_TITLE,
         version=API_VERSION,
         description=(
-            "Management and field API of the Sellsy connector. Authenticated with a bearer token "
-            'locally and IAM (SigV4) in AWS. Errors: {"error": {"code", "message", "details"}}.'
+            "Management and field API of the Sellsy connector. Management routes: operators only (IAM "
+            "SigV4 in AWS, the operator bearer token locally). Field routes: a per-account field key "
+            "(Bearer sbfk...), for its own account only; operators too locally. "
+            'Errors: {"error": {"code", "message", "details"}}.'
         ),
-        security_schemes={"bearerAuth": HTTPBearer(description="Local API token (IAM SigV4 in AWS)")},
-        security=[{"bearerAuth": []}],
+        security_schemes={
+            OPERATOR_SCHEME: HTTPBearer(description="Operators: the local API token (in AWS: IAM SigV4 instead)"),
+            FIELD_SCHEME: HTTPBearer(description="A field key issued for one account (POST /accounts/{id}/field-keys)"),
+        },
+        security=[{OPERATOR_SCHEME: []}],
     )
-    return json.dumps(with_gate_errors(json.loads(generated)))
+    return json.dumps(with_field_security(with_gate_errors(json.loads(generated))))
+
+
+def with_field_security(document: dict[str, Any]) -> dict[str, Any]:
+    """Field routes (``access.FIELD_ROUTES``) take a field key, or the operator's credentials."""
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if access.is_field_operation(method, path):
+                operation["security"] = [{FIELD_SCHEME: []}, {OPERATOR_SCHEME: []}]
+    return document
 
 
 def with_gate_errors(document: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +95,7 @@ def with_gate_errors(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             statuses = [404, 405, 500]
             if not is_public(path):
-                statuses.append(401)
+                statuses += [401, 403]
             if method.upper() in _BODY_METHODS:
                 statuses += [400, 413, 415]
             responses = operation.setdefault("responses", {})
@@ -97,11 +116,12 @@ def _header(event: dict[str, Any], name: str) -> str:
     return ""
 
 
-def gate(event: dict[str, Any]) -> dict[str, Any] | None:
-    """An early error answer (401/413/415, 400 for bodies that aren't JSON), or None to route the request."""
-    problem = authentication_problem(event)
-    if problem:
-        return app_errors.raw_error(401, "unauthorized", problem, None, **{"WWW-Authenticate": "Bearer"})
+def gate(event: dict[str, Any], checked: auth.Access | None = None) -> dict[str, Any] | None:
+    """An early error answer (401/403/413/415, 400 for bodies that aren't JSON), or None to route the request."""
+    refusal = (checked or auth.check(event)).refusal
+    if refusal:
+        headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
+        return app_errors.raw_error(refusal.status, refusal.code, refusal.message, None, **headers)
     method = event.get("requestContext", {}).get("http", {}).get("method", "").upper()
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
@@ -138,9 +158,11 @@ def _is_json(body: str, encoded: bool) -> bool:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     path = event.get("rawPath", "/")
-    logger.append_keys(http_path=path, caller=None if is_public(path) else caller(event))
-    early = gate(event)
+    checked = auth.check(event)
+    logger.append_keys(http_path=path, caller=None if is_public(path) else checked.caller)
+    early = gate(event, checked)
     if early is not None:
         logger.info("request refused before routing", extra={"status": early["statusCode"]})
         return early
+    app.append_context(principal=checked.principal)
     return app.resolve(event, context)

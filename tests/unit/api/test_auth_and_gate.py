@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bridge.api import auth
+from bridge.domain.access import Principal, Refusal
 from bridge.handlers import api as api_handler
 
 TOKEN = "unit-test-token-0123456789"
@@ -41,29 +42,78 @@ def stored_token(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_bearer_mode(headers: dict[str, str], problem: str | None) -> None:
-    found = auth.authentication_problem(event(headers=headers))
-    assert (found is None) if problem is None else (problem in (found or ""))
+    refusal = auth.check(event(headers=headers)).refusal
+    if problem is None:
+        assert refusal is None
+    else:
+        assert refusal is not None and refusal.status == 401 and problem in refusal.message
+
+
+def test_the_operator_token_is_an_operator_everywhere() -> None:
+    checked = auth.check(event("/accounts/acme/interventions", headers={"authorization": f"Bearer {TOKEN}"}))
+    assert checked.refusal is None and checked.principal is not None
+    assert (checked.principal.role, checked.caller) == ("operator", "operator-token")
 
 
 def test_fails_closed_without_a_configured_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth.secrets, "get_api_token", lambda: None)
-    assert auth.authentication_problem(event(headers={"authorization": "Bearer anything"})) == (
-        "API token not configured"
-    )
+    refusal = auth.check(event(headers={"authorization": "Bearer anything"})).refusal
+    assert refusal is not None and refusal.message == "API token not configured"
 
 
-@pytest.mark.parametrize("path", ["/openapi.json", "/oauth/callback", "/webhooks/sellsy/acme"])
-def test_public_paths_need_nothing(path: str) -> None:
-    assert auth.authentication_problem(event(path)) is None
+@pytest.mark.parametrize(
+    "path", ["/openapi.json", "/oauth/callback", "/webhooks/sellsy/acme", "/console", "/console/accounts"]
+)
+def test_public_and_console_paths_need_nothing(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth.secrets, "get_api_token", lambda: pytest.fail("no credential read on public paths"))
+    assert auth.check(event(path)) == auth.Access(None, None)
+
+
+def test_a_path_that_only_starts_like_the_console_is_not_public() -> None:
+    refusal = auth.check(event("/consoles")).refusal
+    assert refusal is not None and refusal.status == 401
 
 
 def test_iam_mode_needs_the_authorizer_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_AUTH_MODE", "iam")
     signed = event()
     signed["requestContext"]["authorizer"] = {"iam": {"userArn": "arn:aws:iam::1:user/ops"}}
-    assert auth.authentication_problem(signed) is None
-    assert auth.caller(signed) == "arn:aws:iam::1:user/ops"
-    assert auth.authentication_problem(event(headers={"authorization": f"Bearer {TOKEN}"})) is not None
+    checked = auth.check(signed)
+    assert checked.refusal is None and checked.caller == "arn:aws:iam::1:user/ops"
+    # The local operator token means nothing in AWS, on management and field routes alike.
+    for path in ("/accounts", "/accounts/acme/interventions"):
+        refusal = auth.check(event(path, headers={"authorization": f"Bearer {TOKEN}"})).refusal
+        assert refusal is not None and refusal.status == 401 and "IAM" in refusal.message, path
+    unsigned = auth.check(event("/accounts")).refusal
+    assert unsigned is not None and unsigned.status == 401 and "IAM" in unsigned.message
+
+
+FIELD_KEY = "sbfk.acme.fk0123456789ab." + "k" * 43
+FIELD_PRINCIPAL = Principal(role="field", label="field-key:acme/fk0123456789ab", account_id="acme", key_id="fk01")
+
+
+@pytest.mark.parametrize("mode", ["bearer", "iam"])
+def test_a_field_key_is_checked_by_its_own_lookup_in_both_modes(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_AUTH_MODE", mode)
+    looked_up: list[str] = []
+
+    def authenticate(token: str) -> tuple[Principal | None, str]:
+        looked_up.append(token)
+        return FIELD_PRINCIPAL, ""
+
+    monkeypatch.setattr(auth.field_keys, "authenticate", authenticate)
+    monkeypatch.setattr(auth.secrets, "get_api_token", lambda: pytest.fail("a field key is not the operator token"))
+    bearer = {"authorization": f"Bearer {FIELD_KEY}"}
+    assert auth.check(event("/accounts/acme/interventions", headers=bearer)).refusal is None
+    refusal = auth.check(event("/accounts", headers=bearer)).refusal
+    assert refusal is not None and refusal.status == 403
+    assert looked_up == [FIELD_KEY, FIELD_KEY]
+
+
+def test_a_refused_field_key_gets_401_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth.field_keys, "authenticate", lambda token: (None, "field key revoked"))
+    refusal = auth.check(event("/accounts/acme/interventions", headers={"authorization": f"Bearer {FIELD_KEY}"}))
+    assert refusal.refusal == Refusal(401, "unauthorized", "field key revoked")
 
 
 def authed(**extra: Any) -> dict[str, Any]:
