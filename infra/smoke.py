@@ -3,8 +3,10 @@ caller's AWS credentials) or `make smoke URL=<local url> TOKEN=<bearer>` (the em
 
 1. ``GET /openapi.json`` answers the document; 2. ``POST /accounts`` creates ``smoke-<random>`` (with a
 signing key of its own); 3. ``GET /accounts/{id}``, its ``/health`` and ``GET /accounts`` find it; 4. a webhook delivery
-signed with that key is not refused for its signature, and one signed with another key is (401).
-The account stays, marked by its name, so a run can be looked at afterwards.
+signed with that key is not refused for its signature, and one signed with another key is (401); 5. a
+field key issued for the account reads its interventions (no IAM signature: a plain bearer, as the
+field app sends it), is refused on a management route (403), and once revoked gets 401.
+The account stays, marked by its name, so a run can be looked at afterwards (its field key revoked).
 """
 
 from __future__ import annotations
@@ -72,7 +74,23 @@ def run(base_url: str, call: Call) -> str:
     _check("webhook, wrong signature refused", wrong.status_code == 401, wrong)
     right = deliver(key)
     _check("webhook, signature accepted", right.status_code not in (401, 403) and right.status_code < 500, right)
+    check_field_key(base_url, call, account_id)
     return account_id
+
+
+def check_field_key(base_url: str, call: Call, account_id: str) -> None:
+    issued = call("POST", f"/accounts/{account_id}/field-keys", {"label": "smoke test"})
+    _check("issue a field key", issued.status_code == 201 and "key" in issued.json(), issued)
+    field = bearer_caller(base_url, issued.json()["key"])
+    own = field("GET", f"/accounts/{account_id}/interventions", None)
+    _check("field key reads its account", own.status_code == 200, own)
+    management = field("GET", "/accounts", None)
+    # In AWS API Gateway itself refuses the unsigned call (403); locally the function does (403 forbidden).
+    _check("field key refused on management", management.status_code == 403, management)
+    revoked = call("DELETE", f"/accounts/{account_id}/field-keys/{issued.json()['key_id']}", None)
+    _check("revoke the field key", revoked.status_code == 200, revoked)
+    after = field("GET", f"/accounts/{account_id}/interventions", None)
+    _check("revoked field key refused", after.status_code == 401, after)
 
 
 def main(argv: list[str] | None = None) -> int:

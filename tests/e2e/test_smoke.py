@@ -20,7 +20,7 @@ def test_smoke_passes_against_the_embedded_default(stack: Any, capsys: Any) -> N
     account_id = run(stack.api_url, bearer_caller(stack.api_url, stack.api_token))
     out = capsys.readouterr().out
     assert account_id.startswith("smoke-") and "FAIL" not in out
-    assert out.count("ok  ") == 7
+    assert out.count("ok  ") == 12
 
 
 def test_smoke_fails_loudly_when_the_api_refuses_the_caller(stack: Any) -> None:

@@ -336,7 +336,9 @@ def test_who_reads_and_who_writes_each_kind_of_secret(kind: str, readers: set[st
 def _http_api_security() -> dict[tuple[str, str], Any]:
     paths = RESOURCES["HttpApi"]["Properties"]["Body"]["paths"]
     return {
-        (method, path): operation["security"] for path, methods in paths.items() for method, operation in methods.items()
+        (method, path): operation["security"]
+        for path, methods in paths.items()
+        for method, operation in methods.items()
     }
 
 
@@ -350,7 +352,7 @@ def test_http_api_routes_and_authorization():
     }
     field = {(method.lower(), path) for method, path in access.FIELD_ROUTES}
     assert security == {
-        **dict.fromkeys(public | field, [{"NONE": []}]),
+        **{route: [{"NONE": []}] for route in public | field},
         ("x-amazon-apigateway-any-method", "/{proxy+}"): [{"AWS_IAM": []}],
     }
     stage = next(iter(of_type("AWS::ApiGatewayV2::Stage").values()))["Properties"]

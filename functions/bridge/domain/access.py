@@ -44,7 +44,7 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
-    parts = [r"(?P<%s>[^/]+)" % p[1:-1] if p.startswith("{") else re.escape(p) for p in template.split("/")]
+    parts = [f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in template.split("/")]
     return re.compile("^" + "/".join(parts) + "$")
 
 

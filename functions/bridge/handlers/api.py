@@ -24,8 +24,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import bridge.api
-from bridge.api import app_errors, json_body
-from bridge.api import auth
+from bridge.api import app_errors, auth, json_body
 from bridge.api.auth import is_public
 from bridge.domain import access
 from bridge.observability import invocation_log_keys, logger, metrics, tracer

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bridge.api import auth
-from bridge.domain.access import Principal, Refusal
+from bridge.domain.access import FIELD_ROUTES, Principal, Refusal
 from bridge.handlers import api as api_handler
 
 TOKEN = "unit-test-token-0123456789"
@@ -146,3 +146,36 @@ def test_gate_refuses_bodies(body: str, encoded: bool, content_type: str, status
     else:
         assert answer is not None and answer["statusCode"] == status
         assert set(json.loads(answer["body"])["error"]) == {"code", "message", "details"}
+
+
+def test_gate_answers_403_without_a_challenge(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth.field_keys, "authenticate", lambda token: (FIELD_PRINCIPAL, ""))
+    answer = api_handler.gate(event("/accounts/globex/interventions", headers={"authorization": f"Bearer {FIELD_KEY}"}))
+    assert answer is not None and answer["statusCode"] == 403
+    assert "WWW-Authenticate" not in answer["headers"]
+    assert json.loads(answer["body"])["error"]["code"] == "forbidden"
+
+
+def test_openapi_document_says_which_routes_take_a_field_key() -> None:
+    document = json.loads(api_handler.openapi_document())
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["fieldKey"]["scheme"] == "bearer" and schemes["bearerAuth"]["scheme"] == "bearer"
+    field, management = set(), set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if auth.is_public(path):
+                continue
+            assert "403" in operation["responses"] and "401" in operation["responses"], (method, path)
+            security = operation.get("security", document["security"])
+            if security == [{"fieldKey": []}, {"bearerAuth": []}]:
+                field.add((method.upper(), path))
+            else:
+                assert security == [{"bearerAuth": []}], (method, path)
+                management.add((method.upper(), path))
+    assert field == set(FIELD_ROUTES)
+    # The routers' own "field" tag agrees: a new field route must join FIELD_ROUTES to be reachable.
+    tagged = {
+        (m.upper(), p) for p, item in document["paths"].items() for m, op in item.items() if "field" in op["tags"]
+    }
+    assert tagged == field
+    assert ("POST", "/accounts/{account_id}/field-keys") in management
