@@ -241,17 +241,7 @@ class SellsyClient:
         current = None if offset is None else str(offset)
         seen = 0
         while True:
-            params: dict[str, Any] = {"limit": limit}
-            if current is not None:
-                params["offset"] = current
-            if embed:
-                params["embed[]"] = list(embed)
-            if fields:
-                params["field[]"] = list(fields)
-            if order:
-                params["order"] = order
-            if direction:
-                params["direction"] = direction
+            params = _page_params(limit, current, embed=embed, fields=fields, order=order, direction=direction)
             if search:
                 body = self.post(path, params=params, json={"filters": filters or {}})
             else:
@@ -259,18 +249,15 @@ class SellsyClient:
             items, pagination = _page_parts(body, path)
             total = _int_or_none(pagination.get("total"))
             seen += len(items)
-            next_offset: str | None
-            if len(items) < limit:
-                next_offset = None
-            elif numeric:
-                next_offset = str(int(current or 0) + len(items))
-            else:
-                raw = pagination.get("offset")
-                next_offset = str(raw) if raw not in (None, "") and str(raw) != current else None
-            if next_offset is not None and total is not None:
-                reached = int(next_offset) if numeric else (seen if offset is None else None)
-                if reached is not None and reached >= total:
-                    next_offset = None
+            next_offset = _next_offset(
+                current,
+                pagination,
+                count=len(items),
+                limit=limit,
+                numeric=numeric,
+                total=total,
+                seen=seen if offset is None else None,
+            )
             yield Page(items=items, next_offset=next_offset, total=total, offset=current)
             if next_offset is None:
                 return
@@ -301,6 +288,61 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _page_params(
+    limit: int,
+    offset: str | None,
+    *,
+    embed: Iterable[str] | None,
+    fields: Iterable[str] | None,
+    order: str | None,
+    direction: str | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit}
+    if offset is not None:
+        params["offset"] = offset
+    if embed:
+        params["embed[]"] = list(embed)
+    if fields:
+        params["field[]"] = list(fields)
+    if order:
+        params["order"] = order
+    if direction:
+        params["direction"] = direction
+    return params
+
+
+def _next_offset(
+    current: str | None,
+    pagination: dict[str, Any],
+    *,
+    count: int,
+    limit: int,
+    numeric: bool,
+    total: int | None,
+    seen: int | None,
+) -> str | None:
+    """The offset of the page after this one, None on the last page.
+
+    A short page ends the list; numeric offsets count items; seek offsets come from Sellsy (the same one again
+    ends the list too). ``total`` ends it early when the position is known: numeric offsets, or the items seen
+    since the start of a seek pagination (``seen``; None when it resumed part way).
+    """
+    if count < limit:
+        return None
+    if numeric:
+        following = str(int(current or 0) + count)
+    else:
+        raw = pagination.get("offset")
+        if raw in (None, "") or str(raw) == current:
+            return None
+        following = str(raw)
+    if total is not None:
+        reached = int(following) if numeric else seen
+        if reached is not None and reached >= total:
+            return None
+    return following
 
 
 def _page_parts(body: Any, path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
