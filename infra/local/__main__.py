@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from infra.local.console import divert_handler_output, heading, say
 
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
 
 
-def serve_until_interrupted(stack: object) -> int:
+def serve_until_interrupted(stack: Any) -> int:
     say()
+    say(f"Open the console: {stack.console_url}  (paste api_token from .local/stack.json to sign in)")
     say("Serving. Details for scripts are in .local/stack.json; JSON logs in .local/logs/stack.jsonl.")
     say("Press Ctrl-C to stop.")
     stopped = threading.Event()

@@ -92,6 +92,7 @@ def start_stack(*, seed: int, size: int, real: RealSellsy | None) -> tuple[Stack
     stack = Stack(seed=seed, size=size, sandbox=real).start()
     stack.write_stack_file()
     say(f"  API           {stack.api_url}   (bearer token in .local/stack.json)")
+    say(f"  Console       {stack.console_url}   (sign in with that token: api_token)")
     say(f"  Sellsy        {stack.sandbox.api_url}" + ("" if real else f"   (sandbox: seed {seed}, {size} invoices)"))
     say(f"  AWS (moto)    {stack.aws_endpoint_url}")
     account_id = create_demo_account(stack, real)

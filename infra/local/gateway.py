@@ -103,6 +103,9 @@ def response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:
     headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
     for key, values in (result.get("multiValueHeaders") or {}).items():
         headers[key.lower()] = ", ".join(str(v) for v in values)
+    if result.get("cookies"):
+        # Format 2.0 returns cookies apart; each becomes its own Set-Cookie header (see _reply).
+        headers["set-cookie"] = "\n".join(str(c) for c in result["cookies"])
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
     return int(result["statusCode"]), headers, body
@@ -189,7 +192,10 @@ class LocalGateway:
             def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
-                    if key not in ("content-length", "connection", "transfer-encoding"):
+                    if key == "set-cookie":
+                        for cookie in value.split("\n"):
+                            self.send_header(key, cookie)
+                    elif key not in ("content-length", "connection", "transfer-encoding"):
                         self.send_header(key, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()

@@ -137,10 +137,16 @@ class Stack:
     def api_url(self) -> str:
         return str(self.gateway.url)
 
+    @property
+    def console_url(self) -> str:
+        """The operator console (sign in with ``api_token``)."""
+        return f"{self.api_url}/console/accounts"
+
     def describe(self) -> dict[str, Any]:
         """What scripts and people need to find and drive the running stack."""
         return {
             "api_url": self.api_url,
+            "console_url": self.console_url,
             "webhook_url_template": f"{self.api_url}/webhooks/sellsy/{{account_id}}",
             "sandbox_url": self.sandbox.url,
             "sandbox_api_url": self.sandbox.api_url,

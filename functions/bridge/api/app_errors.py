@@ -148,6 +148,10 @@ def register(app: ApiGatewayResolver) -> None:
     def _no_route(exc: NotFoundError) -> Response:
         path = app.current_event.path
         allowed = _allowed_methods(app, path)
+        if path == "/console" or path.startswith("/console/"):  # the console answers in HTML
+            from bridge.console.session_gate import not_found_page
+
+            return not_found_page(app.current_event, allowed)
         if allowed:
             method = app.current_event.http_method.upper()
             return error_response(

@@ -1,0 +1,55 @@
+"""The operator console's routes (HTML under ``/console``): thin, each one calls a view of ``bridge.console``.
+
+Every route runs ``console_middleware`` (session, CSRF, language, HTML errors); routes stay out of the
+OpenAPI document, which describes the JSON API only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from bridge.console import accounts, layout, session_views
+from bridge.console.layout import current_request
+from bridge.console.session_gate import console_middleware
+
+router = Router()
+
+
+def page(rule: str, method: str = "GET") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a console route: HTML, behind the console's gate, not in the OpenAPI document."""
+    return router.route(rule, method, include_in_schema=False, middlewares=[console_middleware])
+
+
+@page("/console")
+def console_home() -> Response[Any]:
+    return layout.redirect(f"{layout.ROOT}/accounts", status=302)
+
+
+@page("/console/static/<name>")
+def console_static(name: str) -> Response[Any]:
+    request = current_request()
+    return layout.static_response(name, request.query.get("v"), request.headers.get("if-none-match"))
+
+
+@page("/console/signin")
+def console_signin_page() -> Response[Any]:
+    return session_views.show_signin(current_request())
+
+
+@page("/console/signin", "POST")
+def console_signin() -> Response[Any]:
+    return session_views.sign_in_with_token(current_request())
+
+
+@page("/console/signout", "POST")
+def console_signout() -> Response[Any]:
+    return session_views.sign_out(current_request())
+
+
+@page("/console/accounts")
+def console_accounts() -> Response[Any]:
+    return accounts.list_accounts(current_request())
