@@ -25,6 +25,7 @@ def page(rule: str, method: str = "GET") -> Callable[[Callable[..., Any]], Calla
 
 
 @page("/console")
+@page("/console/")
 def console_home() -> Response[Any]:
     return layout.redirect(f"{layout.ROOT}/accounts", status=302)
 

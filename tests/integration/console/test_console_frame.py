@@ -133,3 +133,9 @@ def test_make_up_prints_the_console_url_that_opens_after_sign_in(
     path = console_stack.console_url.removeprefix(console_stack.api_url)
     assert browser.sign_in(console_stack.api_token, next_path=path).headers["location"] == path
     assert browser.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/console", "/console/"])
+def test_console_root_leads_to_the_accounts(signed_in: Browser, path: str) -> None:
+    answer = signed_in.get(path)
+    assert answer.status_code == 302 and answer.headers["location"] == "/console/accounts"
