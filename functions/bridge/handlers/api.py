@@ -129,7 +129,7 @@ def gate(event: dict[str, Any], checked: auth.Access | None = None) -> dict[str,
             413, "payload_too_large", f"request body over {MAX_BODY_BYTES} bytes", {"limit": MAX_BODY_BYTES}
         )
     # The console's forms are urlencoded; its own gate checks them (bridge.console.session_gate).
-    if method in _BODY_METHODS and body and not is_console(event.get("rawPath") or ""):
+    if method in _BODY_METHODS and body and not access.is_console(event.get("rawPath") or ""):
         media = _header(event, "content-type").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
             return app_errors.raw_error(
@@ -140,10 +140,6 @@ def gate(event: dict[str, Any], checked: auth.Access | None = None) -> dict[str,
         if not _is_json(body, bool(event.get("isBase64Encoded"))):
             return app_errors.raw_error(400, "invalid_json", "request body is not valid UTF-8 JSON")
     return None
-
-
-def is_console(path: str) -> bool:
-    return path == "/console" or path.startswith("/console/")
 
 
 def _is_json(body: str, encoded: bool) -> bool:
