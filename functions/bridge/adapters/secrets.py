@@ -5,7 +5,9 @@ Names: ``{SECRETS_PREFIX}/accounts/{account_id}/{kind}``; kinds used today:
   ``sellsy.token_cache.TokenStore`` (it coordinates renewals);
 - ``webhook``: ``{"sign_key": "...", "previous": "..."?}`` (previous kept during a rotation);
 - ``oauth-pending/{state}``: a pending authorization-code connection (PKCE verifier), short-lived.
-The management API token is ``{SECRETS_PREFIX}/api-token`` (plain string or ``{"token": ...}``).
+The operator token of the embedded default is ``{SECRETS_PREFIX}/api-token`` (plain string or
+``{"token": ...}``); in AWS operators sign with IAM and no function may read or write it.
+Field keys are not secrets kept here: only their hash is stored (``adapters.field_keys_repo``).
 
 Reads on hot paths go through Powertools Parameters (cached per execution environment).
 """
