@@ -27,6 +27,7 @@ from bridge.settings import get_settings
 SELLSY = "sellsy"
 WEBHOOK = "webhook"
 OAUTH_PENDING = "oauth-pending"
+OAUTH_APP = "app/sellsy-oauth-client"
 # A rotated signing key must reach the webhook function within a minute; credentials change rarely.
 SIGNING_KEY_MAX_AGE = 60
 DEFAULT_MAX_AGE = 300
@@ -126,6 +127,25 @@ def put_webhook_signing_key(account_id: str, sign_key: str) -> None:
     if current.get("sign_key") and current["sign_key"] != sign_key:
         value["previous"] = current["sign_key"]
     write_json(name, value)
+
+
+def get_oauth_app() -> tuple[str, str] | None:
+    """The deployed OAuth application's (client_id, client_secret), or None while it is not filled in."""
+    name = f"{get_settings().secrets_prefix}/{OAUTH_APP}"
+    value = read_json(name)
+    if not _has_client_id(value):  # just filled in by the operator? a cached empty copy must not hide it
+        value = read_json(name, force=True)
+    if not _has_client_id(value):
+        return None
+    assert value is not None
+    client_id = str(value["client_id"])
+    client_secret = value.get("client_secret")
+    return client_id.strip(), client_secret.strip() if isinstance(client_secret, str) else ""
+
+
+def _has_client_id(value: dict[str, Any] | None) -> bool:
+    client_id = (value or {}).get("client_id")
+    return isinstance(client_id, str) and bool(client_id.strip())
 
 
 def get_api_token() -> str | None:

@@ -87,7 +87,9 @@ class Connection(_Input):
 
 
 class AuthorizeRequest(_Input):
-    client_id: Annotated[str, Field(min_length=1, max_length=200)]
+    client_id: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Defaults to the deployed OAuth application (secret app/sellsy-oauth-client)"
+    )
     client_secret: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     redirect_uri: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] | None = Field(
         default=None, description="Defaults to this API's /oauth/callback"
@@ -206,9 +208,12 @@ def connect(account_id: AccountId, body: Annotated[Connection, Body()]) -> Accou
 )
 def authorize(account_id: AccountId, body: Annotated[AuthorizeRequest, Body()]) -> AuthorizeAnswer:
     redirect_uri = body.redirect_uri or f"{public_base_url()}/oauth/callback"
-    pending = flow.start_authorization(
-        account_id, client_id=body.client_id, client_secret=body.client_secret, redirect_uri=redirect_uri
-    )
+    try:
+        pending = flow.start_authorization(
+            account_id, client_id=body.client_id, client_secret=body.client_secret, redirect_uri=redirect_uri
+        )
+    except flow.OAuthAppMissing as exc:
+        raise ApiError(400, "oauth_app_missing", str(exc)) from exc
     return AuthorizeAnswer(
         authorize_url=pending.authorize_url,
         state=pending.state,

@@ -54,6 +54,10 @@ class ConnectionRefused(Exception):
     """Sellsy refused the credentials or the code: the user must check what they entered."""
 
 
+class OAuthAppMissing(Exception):
+    """No client_id in the request and the deployed OAuth application's secret is still empty."""
+
+
 class BadState(Exception):
     """The OAuth ``state`` is unknown, used or expired."""
 
@@ -209,13 +213,22 @@ def _pending_name(account_id: str, nonce: str) -> str:
 
 
 def start_authorization(
-    account_id: str, *, client_id: str, client_secret: str | None, redirect_uri: str
+    account_id: str, *, client_id: str | None, client_secret: str | None, redirect_uri: str
 ) -> PendingAuthorization:
     """Build Sellsy's authorize URL with a PKCE challenge; the verifier waits in Secrets Manager.
 
     ``state`` = ``{account_id}.{nonce}``: the callback finds the pending secret from it alone.
+    Without a ``client_id``, the deployed OAuth application (its secret in Secrets Manager) is used.
     """
     accounts_repo.require_account(account_id)
+    if not client_id:
+        app = secrets.get_oauth_app()
+        if app is None:
+            raise OAuthAppMissing(
+                f"send client_id, or fill client_id and client_secret in the secret "
+                f"{get_settings().secrets_prefix}/{secrets.OAUTH_APP}"
+            )
+        client_id, client_secret = app
     pkce = new_pkce_pair()
     nonce = pysecrets.token_urlsafe(24)
     state = f"{account_id}.{nonce}"

@@ -137,3 +137,34 @@ def test_webhook_registration_in_sellsy(call: Call, account: dict[str, Any], sel
     assert "estimate.accepted" in refused.error["message"] and "estimate.step" not in refused.error["message"]
     assert refused.error["details"]["events"] == ["estimate.accepted"]
     assert "estimate.step" in refused.error["details"]["available"]
+
+
+def test_authorization_code_falls_back_to_the_deployed_oauth_application(
+    call: Call, account: dict[str, Any], sellsy: Any, api_env: Any
+) -> None:
+    empty = call("POST", "/accounts/acme/connection/authorize", json_body={})
+    assert empty.status == 400 and empty.error["code"] == "oauth_app_missing"
+    assert "app/sellsy-oauth-client" in empty.error["message"]
+
+    # The operator fills the application's secret (created empty by the stack) once after deploying;
+    # connections then need no client id.
+    sm = api_env.client("secretsmanager")
+    name = f"{api_env.env['SECRETS_PREFIX']}/app/sellsy-oauth-client"
+    app = {"client_id": sellsy.auth_code_client_id, "client_secret": sellsy.auth_code_client_secret}
+    sm.put_secret_value(SecretId=name, SecretString=json.dumps(app))
+    try:
+        start = call("POST", "/accounts/acme/connection/authorize", json_body={})
+        assert start.status == 200, start.text
+        assert parse_qs(urlparse(start.json["authorize_url"]).query)["client_id"] == [sellsy.auth_code_client_id]
+        assert sellsy.auth_code_client_secret not in start.text
+
+        redirect = httpx.get(start.json["authorize_url"], follow_redirects=False, timeout=10)
+        back = parse_qs(urlparse(redirect.headers["location"]).query)
+        query = {"code": back["code"][0], "state": back["state"][0]}
+        answer = call("GET", "/oauth/callback", token=None, query=query)
+        assert answer.status == 200, answer.text
+        creds = stored_credentials(api_env)
+        assert creds and creds["grant_type"] == "authorization_code"
+        assert creds["client_id"] == sellsy.auth_code_client_id
+    finally:
+        sm.put_secret_value(SecretId=name, SecretString=json.dumps({"client_id": "", "client_secret": ""}))
