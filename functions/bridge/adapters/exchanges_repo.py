@@ -3,7 +3,10 @@
 Keys (tenant first, one partition per account and UTC day so a busy account spreads over days):
 - ``pk = A#{account}#X#{YYYY-MM-DD}``, ``sk = {exchange_id}``; exchange ids start with their UTC
   timestamp, so ``sk`` order is time order and the id alone locates the partition;
-- ``gsi1pk = A#{account}#O#{sellsy_type}#{sellsy_id}``, ``gsi1sk = {exchange_id}``: one object's history.
+- ``gsi1pk = A#{account}#O#{sellsy_type}#{sellsy_id}``, ``gsi1sk = {exchange_id}``: one object's history;
+- ``pk = A#{account}#S#{subject}``, ``sk = LAST_OK``: the id of the latest successful exchange about one
+  subject (see ``bridge.flows.exchange_log.subject_of``), so a page of failures learns which ones a later
+  success fixed in one BatchGetItem.
 Items carry ``expires_at`` (TTL). Replay messages may hold personal data, so they are not in the
 item: they go to the reports bucket under ``replay/`` and the item keeps only the key.
 """
@@ -50,6 +53,47 @@ def get(account_id: str, exchange_id: str) -> dict[str, Any] | None:
         return None
     item = _table().get_item(Key={"pk": partition(account_id, day), "sk": exchange_id}).get("Item")
     return dict(item) if item else None
+
+
+LAST_OK_SK = "LAST_OK"
+BATCH_GET_MAX = 100
+
+
+def success_key(account_id: str, subject: str) -> dict[str, str]:
+    return {"pk": f"A#{account_id}#S#{subject}", "sk": LAST_OK_SK}
+
+
+def note_success(account_id: str, subject: str, exchange_id: str, expires_at: int) -> None:
+    """Remember ``exchange_id`` as the subject's latest success unless a later one is already there."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _table().update_item(
+            Key=success_key(account_id, subject),
+            UpdateExpression="SET last_ok = :id, expires_at = :exp",
+            ConditionExpression=Attr("last_ok").not_exists() | Attr("last_ok").lt(exchange_id),
+            ExpressionAttributeValues={":id": exchange_id, ":exp": expires_at},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def last_successes(account_id: str, subjects: list[str]) -> dict[str, str]:
+    """Subject → id of its latest successful exchange (subjects without one are absent)."""
+    table = _table()
+    found: dict[str, str] = {}
+    wanted = list(dict.fromkeys(subjects))
+    prefix = len(f"A#{account_id}#S#")
+    for start in range(0, len(wanted), BATCH_GET_MAX):
+        keys = [success_key(account_id, subject) for subject in wanted[start : start + BATCH_GET_MAX]]
+        request: dict[str, Any] = {table.name: {"Keys": keys, "ProjectionExpression": "pk, last_ok"}}
+        while request:
+            answer = table.meta.client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table.name, []):
+                found[str(item["pk"])[prefix:]] = str(item["last_ok"])
+            request = answer.get("UnprocessedKeys") or {}
+    return found
 
 
 def put_replay_message(key: str, message: dict[str, Any]) -> None:

@@ -18,10 +18,11 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from bridge.adapters.aws import dynamodb_table
@@ -171,29 +172,63 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return value
 
 
+_INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+FILTERED_READ = 200  # items read per query when a filter drops some of them
+
+
 def list_interventions(
-    account_id: str, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+    account_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    customer: str | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    newest_first: bool = False,
 ) -> tuple[list[Intervention], str | None]:
-    """Oldest first within a status; without a status, statuses in lifecycle order. Returns (page, cursor)."""
+    """One page of interventions and the cursor of the next (None at the end).
+
+    Within a status oldest first (``newest_first`` reverses it); without a status, statuses in lifecycle
+    order. ``created_from``/``created_to`` (UTC days, both included) narrow the index's key range;
+    ``customer`` keeps the interventions of that field customer id or whose customer name contains it
+    (as written). Pass the same filters with the cursor.
+    """
     limit = max(1, min(limit, MAX_LIST_LIMIT))
     statuses = [status] if status else list(STATUSES)
     position = decode_cursor(cursor) if cursor else {"s": statuses[0]}
     if position["s"] not in statuses:
         raise ValueError("cursor does not belong to this status filter")
+    low = created_from.isoformat() if created_from else "0"  # key values cannot be empty; "0" sorts first
+    high = f"{created_to.isoformat()}~" if created_to else "~"  # "~" sorts after any time of that day
+    if low > high:
+        return [], None
+    condition = Attr("customer_id").eq(customer) | Attr("customer_name").contains(customer) if customer else None
     results: list[Intervention] = []
     start_key: Any = position.get("k")
     for current in statuses[statuses.index(position["s"]) :]:
+        key = Key("gsi1pk").eq(_status_pk(account_id, current))
+        if created_from or created_to:
+            key = key & Key("gsi1sk").between(low, high)
         while len(results) < limit:
             query: dict[str, Any] = {
                 "IndexName": "gsi1",
-                "KeyConditionExpression": Key("gsi1pk").eq(_status_pk(account_id, current)),
-                "Limit": limit - len(results),
+                "KeyConditionExpression": key,
+                "ScanIndexForward": not newest_first,
+                "Limit": FILTERED_READ if condition is not None else limit - len(results),
             }
+            if condition is not None:
+                query["FilterExpression"] = condition
             if start_key:
                 query["ExclusiveStartKey"] = start_key
             answer = _table().query(**query)
-            results.extend(Intervention.model_validate(_from_dynamo(i)) for i in answer.get("Items", []))
+            items = answer.get("Items", [])
+            taken = items[: limit - len(results)]
+            results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
+            # Resume after the last item shown (a filtered read may have looked further than it showed).
             start_key = answer.get("LastEvaluatedKey")
+            if len(taken) < len(items):
+                start_key = {k: taken[-1][k] for k in _INDEX_KEYS}
             if not start_key:
                 break
         if len(results) >= limit:

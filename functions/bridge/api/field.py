@@ -1,6 +1,7 @@
 """Field-side read API (F3/F2): interventions and field customers of one account.
 
-- ``GET /accounts/{account_id}/interventions?status=&limit=&cursor=``: oldest first per status.
+- ``GET /accounts/{account_id}/interventions?status=&customer=&created_from=&created_to=&newest_first=&limit=&cursor=``:
+  oldest first per status unless ``newest_first``.
 - ``GET /accounts/{account_id}/interventions/{id}``
 - ``GET /accounts/{account_id}/customers/{id}``
 Authentication happens before routing (``handlers.api``); writes live in ``api/completion.py``.
@@ -8,6 +9,7 @@ Authentication happens before routing (``handlers.api``); writes live in ``api/c
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -40,12 +42,27 @@ class InterventionPage(BaseModel):
 def list_interventions(
     account_id: AccountId,
     status: Annotated[InterventionStatus | None, Query(description="new, scheduled, in_progress, ...")] = None,
+    customer: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Field customer id, or part of its name")
+    ] = None,
+    created_from: Annotated[date | None, Query(description="Created on or after this UTC day")] = None,
+    created_to: Annotated[date | None, Query(description="Created on or before this UTC day")] = None,
+    newest_first: Annotated[bool, Query()] = False,
     limit: Annotated[int, Query(ge=1, le=field_repo.MAX_LIST_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> InterventionPage:
     accounts_repo.require_account(account_id)
     try:
-        items, next_cursor = field_repo.list_interventions(account_id, status=status, limit=limit, cursor=cursor)
+        items, next_cursor = field_repo.list_interventions(
+            account_id,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            customer=customer,
+            created_from=created_from,
+            created_to=created_to,
+            newest_first=newest_first,
+        )
     except ValueError as exc:
         raise ApiError(400, "bad_cursor", str(exc)) from exc
     return InterventionPage(items=items, next_cursor=next_cursor)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from bridge.adapters import accounts_repo, executions, import_state
 from bridge.api.app_errors import ApiError, error_responses
 from bridge.domain.accounts import ACCOUNT_ID_PATTERN
-from bridge.flows.importer.on_demand import ImportAlreadyRunning, start_import
+from bridge.flows.importer.on_demand import AccountNotActive, ImportAlreadyRunning, start_account_import
 from bridge.flows.importer.run import progress
 
 router = Router()
@@ -66,11 +66,10 @@ def to_run(state: dict[str, Any]) -> ImportRun:
     responses=error_responses(success=202),
 )
 def post_import(account_id: AccountId) -> ImportRun:
-    account = accounts_repo.require_account(account_id)
-    if account.status != "active":
-        raise ApiError(409, "account_not_active", f"account is {account.status}; reconnect it first")
     try:
-        return to_run(start_import(account_id, account.settings.base_currency))
+        return to_run(start_account_import(account_id))
+    except AccountNotActive as exc:
+        raise ApiError(409, "account_not_active", str(exc)) from None
     except ImportAlreadyRunning as running:
         state = running.state
         raise ApiError(

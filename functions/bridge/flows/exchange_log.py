@@ -11,6 +11,11 @@ Vocabulary:
 - ``kind``: short snake_case word for what happened, e.g. ``webhook_received``, ``object_read``,
   ``object_written``, ``intervention_created``, ``replay_requested``.
 Only a ``failed`` exchange keeps its ``replay`` message (the queue message that re-runs the work).
+
+A failure is *fixed* when a later exchange about the same subject succeeded (``subject_of``: the same
+outbound action of the same intervention, else the same field record, else the same Sellsy object, in the
+same direction): the log shows it with ``fixed_by`` and a bulk replay leaves it alone. A receipt
+(``webhook_received``) is not an outcome and fixes nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +90,9 @@ class ExchangeRecord(BaseModel):
     replayable: bool = False
     replay_of: str | None = None
     replayed_by: list[str] = Field(default_factory=list)
+    fixed_by: str | None = Field(
+        default=None, description="failed only: a later successful exchange about the same subject fixed it"
+    )
 
 
 def new_exchange_id(now: datetime | None = None) -> str:
@@ -118,6 +126,23 @@ def _summary(value: Any) -> str | None:
     if len(text) > SUMMARY_LIMIT:
         text = json.dumps({"truncated": True, "head": text[:SUMMARY_LIMIT]}, ensure_ascii=False)
     return text
+
+
+NOT_AN_OUTCOME = frozenset({"webhook_received"})
+
+
+def subject_of(
+    direction: str, kind: str, sellsy_type: str | None, sellsy_id: str | None, field_id: str | None
+) -> str | None:
+    """What an exchange was about, for telling whether a later success fixed a failure (None: untracked)."""
+    if direction == "internal" or kind in NOT_AN_OUTCOME:
+        return None
+    if direction == "outbound" and field_id:
+        # Each action of a completion succeeds or fails on its own; other outbound work is per field record.
+        return f"outbound#{kind}#{field_id}" if kind.startswith("action_") else f"outbound#{field_id}"
+    if sellsy_type and sellsy_id:
+        return f"{direction}#{sellsy_type}#{sellsy_id}"
+    return None
 
 
 def replay_key(account_id: str, exchange_id: str) -> str:
@@ -207,6 +232,13 @@ def record_exchange(
         return exchange_id
     logger.info("exchange", extra={k: v for k, v in log_keys.items() if v is not None})
     _count("Exchanges", status)
+    subject = subject_of(direction, kind, sellsy_type, item.get("sellsy_id"), field_id)
+    if status == "ok" and subject:
+        try:
+            exchanges_repo.note_success(account_id, subject, exchange_id, item["expires_at"])
+        except (ClientError, BotoCoreError) as exc:
+            # The exchange is stored; only the "fixed" mark of earlier failures about the subject is missing.
+            logger.warning("exchange success not noted", extra={**log_keys, "error": mask_text(str(exc))[:300]})
     return exchange_id
 
 
@@ -244,9 +276,29 @@ def to_record(item: dict[str, Any]) -> ExchangeRecord:
     return ExchangeRecord.model_validate(data)
 
 
+def with_fixes(account_id: str, records: list[ExchangeRecord]) -> list[ExchangeRecord]:
+    """Fill ``fixed_by`` of the failed records a later success fixed (one BatchGetItem for the whole page)."""
+    subjects = {
+        record.id: subject
+        for record in records
+        if record.status == "failed"
+        and (
+            subject := subject_of(record.direction, record.kind, record.sellsy_type, record.sellsy_id, record.field_id)
+        )
+    }
+    if not subjects:
+        return records
+    latest = exchanges_repo.last_successes(account_id, list(subjects.values()))
+    for record in records:
+        success = latest.get(subjects.get(record.id, ""))
+        if success and success > record.id:
+            record.fixed_by = success
+    return records
+
+
 def get_exchange(account_id: str, exchange_id: str) -> ExchangeRecord | None:
     item = exchanges_repo.get(account_id, exchange_id)
-    return to_record(item) if item else None
+    return with_fixes(account_id, [to_record(item)])[0] if item else None
 
 
 def list_exchanges(
@@ -299,4 +351,4 @@ def list_exchanges(
         filters=combined,
     )
     next_cursor = exchanges_repo.encode_cursor({"after": last}) if last else None
-    return [to_record(i) for i in items], next_cursor
+    return with_fixes(account_id, [to_record(i) for i in items]), next_cursor

@@ -10,8 +10,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from bridge.adapters import executions, import_state
+from bridge.adapters import accounts_repo, executions, import_state
 from bridge.flows.importer.run import RUNNING, start_run
+
+
+class AccountNotActive(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"account is {status}; reconnect it first")
+        self.status = status
 
 
 class ImportAlreadyRunning(Exception):
@@ -43,3 +49,14 @@ def start_import(account_id: str, base_currency: str) -> dict[str, Any]:
         raise ImportAlreadyRunning(latest) from None
     executions.start(name, execution_input(account_id))
     return state
+
+
+def start_account_import(account_id: str) -> dict[str, Any]:
+    """Start (or resume) the import of an active account in its base currency: what an operator asks for.
+
+    Raises ``AccountNotFound``, ``AccountNotActive``, ``ImportAlreadyRunning`` or ``executions.NotConfigured``.
+    """
+    account = accounts_repo.require_account(account_id)
+    if account.status != "active":
+        raise AccountNotActive(account.status)
+    return start_import(account_id, account.settings.base_currency)

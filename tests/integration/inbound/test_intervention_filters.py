@@ -1,0 +1,67 @@
+"""Listing interventions by customer and creation day, newest first, paged without gaps or repeats."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from bridge.adapters import field_repo
+from bridge.domain.interventions import Intervention
+
+
+def _seed(account_id: str) -> None:
+    for n in range(12):
+        field_repo.create_intervention(
+            Intervention(
+                id=f"est-{n}",
+                account_id=account_id,
+                source_type="estimate",
+                source_id=n,
+                status="new" if n < 9 else "scheduled",
+                customer_id=f"company-{n % 3}",
+                customer_name=["Boulangerie Martin", "Garage Dupont", "Hôtel du Lac"][n % 3],
+                created_at=f"2026-11-{10 + n:02d}T09:00:00.000+00:00",
+            )
+        )
+
+
+def _all(account_id: str, **filters: Any) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = field_repo.list_interventions(account_id, limit=2, cursor=cursor, **filters)
+        assert len(page) <= 2
+        seen.extend(i.id for i in page)
+        if cursor is None:
+            return seen
+
+
+def test_filters_by_customer_and_days_page_through_every_match(aws: Any) -> None:
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    _seed(account_id)
+    assert _all(account_id, customer="company-1") == ["est-1", "est-4", "est-7", "est-10"]
+    assert _all(account_id, customer="Dupont", newest_first=True) == ["est-7", "est-4", "est-1", "est-10"]
+    assert _all(account_id, customer="dupont") == []  # a name matches as written
+    days = {"created_from": date(2026, 11, 15), "created_to": date(2026, 11, 19)}
+    assert _all(account_id, **days) == ["est-5", "est-6", "est-7", "est-8", "est-9"]
+    assert _all(account_id, status="new", newest_first=True, **days) == ["est-8", "est-7", "est-6", "est-5"]
+    assert _all(account_id, customer="company-0", **days) == ["est-6", "est-9"]
+    assert _all(account_id, customer="nobody") == []
+
+
+def test_the_api_passes_the_filters_on(call: Any, account: dict[str, Any]) -> None:
+    _seed("acme")
+    query = {"customer": "Lac", "created_from": "2026-11-12", "newest_first": "true", "limit": 10}
+    answer = call("GET", "/accounts/acme/interventions", query=query)
+    assert answer.status == 200, answer.text
+    assert [i["id"] for i in answer.json["items"]] == ["est-8", "est-5", "est-2", "est-11"]
+    assert call("GET", "/accounts/acme/interventions", query={"created_to": "yesterday"}).status == 422
+
+
+def test_open_ended_and_empty_day_ranges(aws: Any) -> None:
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    _seed(account_id)
+    assert _all(account_id, created_to=date(2026, 11, 11)) == ["est-0", "est-1"]
+    assert _all(account_id, created_from=date(2026, 11, 21)) == ["est-11"]
+    assert _all(account_id, created_from=date(2026, 11, 20), created_to=date(2026, 11, 10)) == []
