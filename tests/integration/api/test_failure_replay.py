@@ -58,7 +58,7 @@ def test_a_later_success_about_the_same_subject_fixes_a_failure(call: Call, acco
 
 
 def test_replaying_every_failure_since_a_time_skips_fixed_replayed_and_bare_ones(
-    call: Call, account: dict[str, Any], api_env: Any
+    call: Call, account: dict[str, Any], api_env: Any, no_pump: None
 ) -> None:
     activate(api_env)
     start = datetime.now(UTC) - timedelta(seconds=1)
@@ -87,7 +87,7 @@ def test_replaying_every_failure_since_a_time_skips_fixed_replayed_and_bare_ones
 
 
 def test_a_bulk_replay_outside_the_window_or_with_bad_input_does_nothing(
-    call: Call, account: dict[str, Any], api_env: Any
+    call: Call, account: dict[str, Any], api_env: Any, no_pump: None
 ) -> None:
     activate(api_env)
     fail(20)
