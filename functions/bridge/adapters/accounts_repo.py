@@ -7,8 +7,6 @@ operators and filters (``status``, ``name``, ``version``). Writes use optimistic
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.domain.accounts import Account, AccountHealth, PlanLimit
 from bridge.observability import NAMESPACE, SERVICE, logger
@@ -36,7 +35,7 @@ class AccountConflict(RuntimeError):
 
 
 def account_key(account_id: str) -> dict[str, str]:
-    return {"pk": f"A#{account_id}", "sk": ACCOUNT_SK}
+    return dynamo.item_key(dynamo.account_pk(account_id), ACCOUNT_SK)
 
 
 def _table() -> Any:
@@ -77,7 +76,7 @@ def put_account(account: Account, *, create: bool = False) -> Account:
     try:
         _table().put_item(Item=_to_item(stored), ConditionExpression=condition)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if dynamo.is_conditional_failure(exc):
             what = "already exists" if create else "was changed or removed meanwhile"
             raise AccountConflict(f"account {account.id!r} {what}") from exc
         raise
@@ -141,43 +140,19 @@ def mark_needs_reconnect(account_id: str, reason: str) -> Account | None:
     return updated
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except ValueError as exc:
-        raise ValueError("cursor is not a value returned by this API") from exc
-    if not isinstance(key, dict) or set(key) != {"pk", "sk"}:
-        raise ValueError("cursor is not a value returned by this API")
-    return key
-
-
 def list_accounts(
     *, limit: int = 50, cursor: str | None = None, status: str | None = None
 ) -> tuple[list[Account], str | None]:
     """A page of accounts (scan of the account items; the table holds few of them)."""
-    start = _decode_cursor(cursor)
+    start = dynamo.decode_cursor(cursor, dynamo.is_table_key) if cursor else None
     condition = Attr("sk").eq(ACCOUNT_SK)
     if status:
         condition = condition & Attr("status").eq(status)
     found: list[Account] = []
-    while True:
-        kwargs: dict[str, Any] = {"FilterExpression": condition, "Limit": max(limit * 4, 25)}
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = _table().scan(**kwargs)
-        for item in page.get("Items", []):
+    request = {"FilterExpression": condition, "Limit": max(limit * 4, 25)}
+    for items, _last in dynamo.pages(_table().scan, request, start):
+        for item in items:
             found.append(_from_item(item))
             if len(found) == limit:
-                return found, _encode_cursor({"pk": item["pk"], "sk": item["sk"]})
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return found, None
+                return found, dynamo.encode_cursor(dynamo.item_key(item["pk"], item["sk"]))
+    return found, None

@@ -13,7 +13,6 @@ item: they go to the reports bucket under ``replay/`` and the item keeps only th
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import client, dynamodb_table
 from bridge.settings import get_settings
 
@@ -35,11 +35,11 @@ def day_of(exchange_id: str) -> date:
 
 
 def partition(account_id: str, day: date) -> str:
-    return f"A#{account_id}#X#{day.isoformat()}"
+    return dynamo.account_pk(account_id, "X", day.isoformat())
 
 
 def object_partition(account_id: str, sellsy_type: str, sellsy_id: str) -> str:
-    return f"A#{account_id}#O#{sellsy_type}#{sellsy_id}"
+    return dynamo.account_pk(account_id, "O", sellsy_type, sellsy_id)
 
 
 def put(item: dict[str, Any]) -> None:
@@ -120,16 +120,11 @@ def get_replay_message(key: str) -> dict[str, Any] | None:
 
 
 def encode_cursor(value: dict[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
+    return dynamo.encode_cursor(value)
 
 
 def decode_cursor(cursor: str) -> dict[str, str]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except ValueError as exc:
-        raise ValueError("cursor is not a value returned by this API") from exc
-    if not isinstance(value, dict) or not isinstance(value.get("after"), str):
-        raise ValueError("cursor is not a value returned by this API")
+    value = dynamo.decode_cursor(cursor, lambda value: isinstance(value.get("after"), str))
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -156,16 +151,15 @@ def query(
     if after is not None:
         high = min(high, after)
     items: list[dict[str, Any]] = []
-    for pages in _pages(account_id, low, high, sellsy_type, sellsy_id, filters):
-        for page in pages:
-            for item in page.get("Items", []):
-                items.append(dict(item))
-                if len(items) == limit:
-                    return items, str(item["sk"])
+    for partition_items in _partitions(account_id, low, high, sellsy_type, sellsy_id, filters):
+        for item in partition_items:
+            items.append(dict(item))
+            if len(items) == limit:
+                return items, str(item["sk"])
     return items, None
 
 
-def _pages(
+def _partitions(
     account_id: str,
     low: str,
     high: str,
@@ -194,12 +188,8 @@ def _paged(
     # "between" is inclusive; the resume id itself must not come back.
     exclude = Attr("sk").ne(exclusive_high)
     kwargs["FilterExpression"] = exclude if filters is None else exclude & filters
-    while True:
-        page = _table().query(**kwargs)
-        yield page
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for items, _last in dynamo.pages(_table().query, kwargs):
+        yield from items
 
 
 def claim_replay(account_id: str, exchange_id: str, delivery_id: str) -> str | None:
@@ -216,7 +206,7 @@ def claim_replay(account_id: str, exchange_id: str, delivery_id: str) -> str | N
             ConditionExpression=Attr("pk").exists() & Attr("replay_delivery_id").not_exists(),
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not dynamo.is_conditional_failure(exc):
             raise
         item = _table().get_item(Key=key, ConsistentRead=True).get("Item") or {}
         return str(item.get("replay_delivery_id") or "")

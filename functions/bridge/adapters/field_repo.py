@@ -14,7 +14,6 @@ concurrency), updates only if the version read is still current (optimistic lock
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.domain import echo
 from bridge.domain.interventions import STATUSES, FieldCustomer, Intervention, utcnow_iso
@@ -65,19 +65,15 @@ def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in item.items() if k not in _KEYS}
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 # --- interventions -----------------------------------------------------------------------------
 
 
 def intervention_pk(account_id: str, intervention_id: str) -> str:
-    return f"A#{account_id}#INT#{intervention_id}"
+    return dynamo.account_pk(account_id, "INT", intervention_id)
 
 
 def _status_pk(account_id: str, status: str) -> str:
-    return f"A#{account_id}#INTSTATUS#{status}"
+    return dynamo.account_pk(account_id, "INTSTATUS", status)
 
 
 def _intervention_item(intervention: Intervention) -> dict[str, Any]:
@@ -97,7 +93,7 @@ def create_intervention(intervention: Intervention) -> bool:
     try:
         _table().put_item(Item=_intervention_item(intervention), ConditionExpression="attribute_not_exists(pk)")
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if dynamo.is_conditional_failure(exc):
             return False
         raise
     return True
@@ -126,7 +122,7 @@ def put_intervention(intervention: Intervention, *, expected_version: int) -> In
             ExpressionAttributeValues={":v": expected_version},
         )
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if dynamo.is_conditional_failure(exc):
             raise StaleWrite(f"intervention {intervention.id} changed since version {expected_version}") from exc
         raise
     return stored
@@ -157,19 +153,9 @@ def update_intervention(
     raise StaleWrite(f"intervention {intervention_id}: too many concurrent updates")
 
 
-def _encode_cursor(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value, default=str).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """Raises ValueError on a cursor we did not issue (the API answers 400)."""
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
-        raise ValueError("invalid cursor") from exc
-    if not isinstance(value, dict) or value.get("s") not in STATUSES:
-        raise ValueError("invalid cursor")
-    return value
+def _valid_cursor(value: dict[str, Any]) -> bool:
+    start = value.get("k")
+    return value.get("s") in STATUSES and (start is None or isinstance(start, dict))
 
 
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
@@ -196,59 +182,64 @@ def list_interventions(
     """
     limit = max(1, min(limit, MAX_LIST_LIMIT))
     statuses = [status] if status else list(STATUSES)
-    position = decode_cursor(cursor) if cursor else {"s": statuses[0]}
+    position: dict[str, Any] = dynamo.decode_cursor(cursor, _valid_cursor) if cursor else {"s": statuses[0]}
     if position["s"] not in statuses:
-        raise ValueError("cursor does not belong to this status filter")
+        raise dynamo.BadCursor("cursor does not belong to this status filter")
     low = created_from.isoformat() if created_from else "0"  # key values cannot be empty; "0" sorts first
     high = f"{created_to.isoformat()}~" if created_to else "~"  # "~" sorts after any time of that day
     if low > high:
         return [], None
     condition = Attr("customer_id").eq(customer) | Attr("customer_name").contains(customer) if customer else None
     results: list[Intervention] = []
-    start_key: Any = position.get("k")
+    start_key: dict[str, Any] | None = position.get("k")
     for current in statuses[statuses.index(position["s"]) :]:
         key = Key("gsi1pk").eq(_status_pk(account_id, current))
         if created_from or created_to:
             key = key & Key("gsi1sk").between(low, high)
-        while len(results) < limit:
-            query: dict[str, Any] = {
-                "IndexName": "gsi1",
-                "KeyConditionExpression": key,
-                "ScanIndexForward": not newest_first,
-                "Limit": FILTERED_READ if condition is not None else limit - len(results),
-            }
-            if condition is not None:
-                query["FilterExpression"] = condition
-            if start_key:
-                query["ExclusiveStartKey"] = start_key
-            answer = _table().query(**query)
-            items = answer.get("Items", [])
-            taken = items[: limit - len(results)]
-            results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
-            # Resume after the last item shown (a filtered read may have looked further than it showed).
-            start_key = answer.get("LastEvaluatedKey")
-            if len(taken) < len(items):
-                start_key = {k: taken[-1][k] for k in _INDEX_KEYS}
-            if not start_key:
-                break
+        request: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": key,
+            "ScanIndexForward": not newest_first,
+            "Limit": FILTERED_READ if condition is not None else limit - len(results),
+        }
+        if condition is not None:
+            request["FilterExpression"] = condition
+        start_key = _read_status(request, results, limit, start_key)
         if len(results) >= limit:
             if start_key:
-                return results, _encode_cursor({"s": current, "k": start_key})
+                return results, dynamo.encode_cursor({"s": current, "k": start_key})
             following = statuses[statuses.index(current) + 1 :]
-            return results, (_encode_cursor({"s": following[0]}) if following else None)
+            return results, (dynamo.encode_cursor({"s": following[0]}) if following else None)
         start_key = None
     return results, None
+
+
+def _read_status(
+    request: dict[str, Any], results: list[Intervention], limit: int, start: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Append the interventions ``request`` reads to ``results`` up to ``limit``; the key to resume after, if any."""
+    filtered = "FilterExpression" in request
+    for items, last in dynamo.pages(_table().query, request, start):
+        taken = items[: limit - len(results)]
+        results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
+        if len(taken) < len(items):
+            # Resume after the last item shown (a filtered read may have looked further than it showed).
+            return {k: taken[-1][k] for k in _INDEX_KEYS}
+        if last is None or len(results) >= limit:
+            return last
+        request["Limit"] = FILTERED_READ if filtered else limit - len(results)
+    return None
 
 
 # --- field customers ---------------------------------------------------------------------------
 
 
 def customer_pk(account_id: str, customer_id: str) -> str:
-    return f"A#{account_id}#CUS#{customer_id}"
+    return dynamo.account_pk(account_id, "CUS", customer_id)
 
 
 def _contact_pk(account_id: str, contact_id: int) -> str:
-    return f"A#{account_id}#CONTACT#{contact_id}"
+    return dynamo.account_pk(account_id, "CONTACT", contact_id)
 
 
 def _customer_item(customer: FieldCustomer) -> dict[str, Any]:
@@ -284,7 +275,7 @@ def put_customer(customer: FieldCustomer, *, expected_version: int | None = None
     try:
         _table().put_item(Item=_customer_item(stored), **condition)
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if dynamo.is_conditional_failure(exc):
             raise StaleWrite(f"customer {customer.id} changed concurrently") from exc
         raise
     return stored
@@ -322,7 +313,7 @@ def customers_with_contact(account_id: str, contact_id: int) -> list[FieldCustom
 
 
 def _echo_key(account_id: str, sellsy_type: str, sellsy_id: int | str) -> dict[str, str]:
-    return {"pk": f"A#{account_id}#ECHO#{sellsy_type}#{sellsy_id}", "sk": ECHO_SK}
+    return dynamo.item_key(dynamo.account_pk(account_id, "ECHO", sellsy_type, sellsy_id), ECHO_SK)
 
 
 def remember_written(account_id: str, sellsy_type: str, sellsy_id: int | str, values: dict[str, Any]) -> None:

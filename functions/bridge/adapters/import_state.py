@@ -2,7 +2,6 @@
 
     pk = A#{account_id}, sk = IMPORT#RUN#{run_id}   the run: JSON state (phase, cursor, counters), status
     pk = A#{account_id}, sk = IMPORT#CURRENT        which run is unfinished (a new chunk resumes it)
-    pk = A#{account_id}, sk = IMPORT#WATERMARKS     customers' `updated_at` watermark of the last full run
 
 Every save is conditional on the version read, so two chunks of the same account can never both advance
 a checkpoint (the second one fails instead of skipping or duplicating a page).
@@ -16,12 +15,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.settings import get_settings
 
 RUN_PREFIX = "IMPORT#RUN#"
 CURRENT_SK = "IMPORT#CURRENT"
-WATERMARKS_SK = "IMPORT#WATERMARKS"
 
 
 class CheckpointConflict(RuntimeError):
@@ -33,7 +32,7 @@ def _table() -> Any:
 
 
 def _pk(account_id: str) -> str:
-    return f"A#{account_id}"
+    return dynamo.account_pk(account_id)
 
 
 def load_run(account_id: str, run_id: str) -> dict[str, Any] | None:
@@ -63,7 +62,7 @@ def save_run(state: dict[str, Any]) -> dict[str, Any]:
     try:
         _table().put_item(Item=item, ConditionExpression=condition)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if dynamo.is_conditional_failure(exc):
             raise CheckpointConflict(f"run {state['run_id']} was advanced by another chunk") from exc
         raise
     return {**state, "version": version + 1}
@@ -91,7 +90,7 @@ def claim_current_run(account_id: str, run_id: str) -> str:
         )
         return run_id
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not dynamo.is_conditional_failure(exc):
             raise
     existing = current_run_id(account_id)
     return existing or run_id
@@ -104,12 +103,3 @@ def list_runs(account_id: str, limit: int = 20) -> list[dict[str, Any]]:
         Limit=limit,
     )
     return [_state(item) for item in page.get("Items", [])]
-
-
-def load_watermarks(account_id: str) -> dict[str, str]:
-    item = _table().get_item(Key={"pk": _pk(account_id), "sk": WATERMARKS_SK}, ConsistentRead=True).get("Item")
-    return {} if item is None else dict(json.loads(item["marks"]))
-
-
-def save_watermarks(account_id: str, marks: dict[str, str]) -> None:
-    _table().put_item(Item={"pk": _pk(account_id), "sk": WATERMARKS_SK, "marks": json.dumps(marks)})

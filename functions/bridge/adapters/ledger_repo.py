@@ -19,6 +19,7 @@ from typing import Any, Literal
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.settings import get_settings
 
@@ -61,7 +62,7 @@ class LedgerEntry:
 
 
 def partition(account_id: str, intervention_id: str) -> str:
-    return f"A#{account_id}#LEDGER#{intervention_id}"
+    return dynamo.account_pk(account_id, "LEDGER", intervention_id)
 
 
 def sort_key(action_key: str) -> str:
@@ -97,10 +98,6 @@ def _from_item(item: dict[str, Any]) -> LedgerEntry:
         updated_at=item.get("updated_at"),
         links={str(k): str(v) for k, v in (item.get("links") or {}).items()},
     )
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def get(account_id: str, intervention_id: str, action_key: str) -> LedgerEntry | None:
@@ -156,7 +153,7 @@ def claim(
         try:
             _table().put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not dynamo.is_conditional_failure(exc):
                 raise
             raise _busy_or_done(account_id, intervention_id, action_key) from exc
         return _from_item(item), None
@@ -185,7 +182,7 @@ def claim(
             },
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not dynamo.is_conditional_failure(exc):
             raise
         raise _busy_or_done(account_id, intervention_id, action_key) from exc
     entry = get(account_id, intervention_id, action_key)
@@ -253,7 +250,7 @@ def mark_done(
             },
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not dynamo.is_conditional_failure(exc):
             raise
         current = get(account_id, intervention_id, action_key)
         if current is not None and current.is_done:
@@ -284,7 +281,7 @@ def mark_failed(account_id: str, intervention_id: str, action_key: str, *, reaso
             },
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not dynamo.is_conditional_failure(exc):
             raise
 
 
@@ -298,5 +295,5 @@ def release(account_id: str, intervention_id: str, action_key: str) -> None:
             ExpressionAttributeValues={":now": _now_iso()},
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not dynamo.is_conditional_failure(exc):
             raise

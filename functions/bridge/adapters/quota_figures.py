@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.settings import get_settings
 
@@ -16,7 +17,7 @@ QUOTA_SK = "QUOTA"
 
 
 def _key(account_id: str) -> dict[str, str]:
-    return {"pk": f"A#{account_id}", "sk": QUOTA_SK}
+    return dynamo.item_key(dynamo.account_pk(account_id), QUOTA_SK)
 
 
 def save(account_id: str, figures: dict[str, Any]) -> None:

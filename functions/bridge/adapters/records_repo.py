@@ -17,9 +17,9 @@ their document's shard number, so the lines of one invoice are in one partition.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 import json
+import operator
 import threading
 import time
 import zlib
@@ -28,10 +28,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
+from bridge.adapters.dynamo import BadCursor as BadCursor  # the API catches it from here
 from bridge.domain.revenue import stable_hash
 from bridge.observability import ContextThreadPool
 from bridge.settings import get_settings
@@ -44,10 +46,6 @@ class RecordNotFound(LookupError):
     pass
 
 
-class BadCursor(ValueError):
-    pass
-
-
 def shard_of(key: str) -> int:
     # Lines (`{doc}-{row}`) take their document's shard so one document's lines share a partition.
     head = key.split("-", 1)[0] if key[:1].isdigit() else key
@@ -55,7 +53,7 @@ def shard_of(key: str) -> int:
 
 
 def partition(account_id: str, stream: str, shard: int) -> str:
-    return f"A#{account_id}#R#{stream}#{shard}"
+    return dynamo.account_pk(account_id, "R", stream, shard)
 
 
 def record_key(account_id: str, stream: str, key: str) -> dict[str, str]:
@@ -180,15 +178,8 @@ def iter_partition(
     kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard))}
     if bookkeeping_only:
         kwargs["ProjectionExpression"] = "pk, sk, last_seen_run, not_seen_since"
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    while True:
-        page = _table().query(**kwargs)
-        last = page.get("LastEvaluatedKey")
-        yield [decode(i) for i in page.get("Items", [])], last
-        if not last:
-            return
-        kwargs["ExclusiveStartKey"] = last
+    for items, last in dynamo.pages(_table().query, kwargs, start):
+        yield [decode(i) for i in items], last
 
 
 def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> dict[str, Any] | None:
@@ -204,7 +195,7 @@ def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> dict[st
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if dynamo.is_conditional_failure(exc):
             return None
         raise
     attributes = answer.get("Attributes")
@@ -215,19 +206,18 @@ def mark_not_seen(account_id: str, stream: str, key: str, since: str) -> dict[st
 
 
 def encode_cursor(shard: int, last: dict[str, Any] | None) -> str:
-    raw = json.dumps({"s": shard, "k": last}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return dynamo.encode_cursor({"s": shard, "k": last})
+
+
+def _valid_cursor(value: dict[str, Any]) -> bool:
+    shard, last = value.get("s"), value.get("k", "missing")
+    in_range = isinstance(shard, int) and not isinstance(shard, bool) and 0 <= shard < SHARDS
+    return in_range and (last is None or dynamo.is_table_key(last))
 
 
 def decode_cursor(cursor: str) -> tuple[int, dict[str, Any] | None]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        shard, last = int(value["s"]), value["k"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise BadCursor("cursor is not a value returned by this API") from exc
-    if not 0 <= shard < SHARDS or not (last is None or (isinstance(last, dict) and set(last) == {"pk", "sk"})):
-        raise BadCursor("cursor is not a value returned by this API")
-    return shard, last
+    value = dynamo.decode_cursor(cursor, _valid_cursor)
+    return int(value["s"]), value["k"]
 
 
 def browse(
@@ -242,41 +232,37 @@ def browse(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of records of one stream, shard after shard, with an opaque cursor for the next page."""
     shard, last = decode_cursor(cursor) if cursor else (0, None)
-    condition = None
-    for name, value in (equals or {}).items():
-        if name not in FILTER_FIELDS:
-            raise ValueError(f"records cannot be filtered on {name!r}")
-        term = Attr(f"f_{name}").eq(value)
-        condition = term if condition is None else condition & term
-    if not_seen is not None:
-        term = Attr("not_seen_since").exists() if not_seen else Attr("not_seen_since").not_exists()
-        condition = term if condition is None else condition & term
-    if locked is not None:
-        term = (
-            Attr("locked_fields").size().gt(0)
-            if locked
-            else (Attr("locked_fields").not_exists() | Attr("locked_fields").size().eq(0))
-        )
-        condition = term if condition is None else condition & term
+    condition = _browse_filter(equals or {}, not_seen=not_seen, locked=locked)
     found: list[dict[str, Any]] = []
     while shard < SHARDS:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard)),
-            "Limit": max(limit - len(found), 1) if condition is None else max(limit * 4, 50),
-        }
-        if condition is not None:
-            kwargs["FilterExpression"] = condition
-        if last:
-            kwargs["ExclusiveStartKey"] = last
-        page = _table().query(**kwargs)
-        for item in page.get("Items", []):
-            found.append(decode(item))
-            if len(found) == limit:
-                return found, encode_cursor(shard, {"pk": item["pk"], "sk": item["sk"]})
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            shard, last = shard + 1, None
+        request: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard))}
+        if condition is None:
+            request["Limit"] = max(limit - len(found), 1)
+        else:  # filtered reads drop items after reading them: read more per call than the page needs
+            request.update(FilterExpression=condition, Limit=max(limit * 4, 50))
+        for items, _last in dynamo.pages(_table().query, request, last):
+            for item in items:
+                found.append(decode(item))
+                if len(found) == limit:
+                    return found, encode_cursor(shard, {"pk": item["pk"], "sk": item["sk"]})
+            if condition is None:
+                request["Limit"] = max(limit - len(found), 1)
+        shard, last = shard + 1, None
     return found, None
+
+
+def _browse_filter(equals: dict[str, Any], *, not_seen: bool | None, locked: bool | None) -> ConditionBase | None:
+    terms: list[ConditionBase] = []
+    for name, value in equals.items():
+        if name not in FILTER_FIELDS:
+            raise ValueError(f"records cannot be filtered on {name!r}")
+        terms.append(Attr(f"f_{name}").eq(value))
+    if not_seen is not None:
+        terms.append(Attr("not_seen_since").exists() if not_seen else Attr("not_seen_since").not_exists())
+    if locked is not None:
+        has_locks = Attr("locked_fields").size().gt(0)
+        terms.append(has_locks if locked else Attr("locked_fields").not_exists() | Attr("locked_fields").size().eq(0))
+    return functools.reduce(operator.and_, terms) if terms else None
 
 
 def patch_fields(account_id: str, stream: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +281,7 @@ def patch_fields(account_id: str, stream: str, key: str, fields: dict[str, Any])
     try:  # conditional on the hash read: an import writing meanwhile is never overwritten blindly
         _table().put_item(Item=encode(new), ConditionExpression=Attr("hash").eq(item.get("hash")))
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if dynamo.is_conditional_failure(exc):
             raise RecordConflict(f"{stream} record {key!r} changed meanwhile; retry") from exc
         raise
     return new

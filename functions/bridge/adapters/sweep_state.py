@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.settings import get_settings
 
@@ -18,9 +19,9 @@ def _table() -> Any:
 
 
 def load_watermark(account_id: str) -> str | None:
-    item = _table().get_item(Key={"pk": f"A#{account_id}", "sk": SK}, ConsistentRead=True).get("Item")
+    item = _table().get_item(Key=dynamo.item_key(dynamo.account_pk(account_id), SK), ConsistentRead=True).get("Item")
     return str(item["since"]) if item and item.get("since") else None
 
 
 def save_watermark(account_id: str, since: str) -> None:
-    _table().put_item(Item={"pk": f"A#{account_id}", "sk": SK, "since": since})
+    _table().put_item(Item={**dynamo.item_key(dynamo.account_pk(account_id), SK), "since": since})

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bridge.adapters.dynamo import account_pk, is_conditional_failure
 from bridge.observability import logger
 from bridge.sellsy.auth import STATIC_TOKEN, Credentials, TokenEndpoint, renew
 from bridge.sellsy.errors import NeedsReconnect, SellsyUnavailable
@@ -27,10 +28,6 @@ from bridge.sellsy.errors import NeedsReconnect, SellsyUnavailable
 TOKEN_SK = "TOKEN"  # noqa: S105 - a sort key, not a secret
 LEASE_SECONDS = 30.0  # longer than a token request can take (15 s read timeout)
 WAIT_SECONDS = 45.0  # how long a worker waits for another one's renewal before giving up
-
-
-def account_pk(account_id: str) -> str:
-    return f"A#{account_id}"
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class TokenStore:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
@@ -121,7 +118,7 @@ class TokenStore:
                 ExpressionAttributeValues={**self._values(credentials), ":owner": owner},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not is_conditional_failure(exc):
                 raise
             logger.warning("token lease expired before the renewal completed", extra={"account_id": account_id})
 
@@ -134,7 +131,7 @@ class TokenStore:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not is_conditional_failure(exc):
                 raise
 
     def delete_credentials(self, account_id: str) -> None:

@@ -160,3 +160,21 @@ def test_signing_key_reads_are_served_from_memory_when_warm(call: Call, api_env:
     assert secrets.get_webhook_signing_keys("acme") == [key]  # cached (max age 60 s)
     secrets.reset_cache()
     assert secrets.get_webhook_signing_keys("acme") == []
+
+
+def _tampered(cursor: str) -> str:
+    middle = len(cursor) // 2
+    return cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts", "/accounts/acme/exchanges", "/accounts/acme/interventions", "/accounts/acme/records/invoices"]
+)
+def test_a_cursor_this_api_did_not_issue_is_400_bad_cursor(call: Call, account: dict[str, Any], path: str) -> None:
+    from bridge.adapters import dynamo
+
+    issued_elsewhere = dynamo.encode_cursor({"elsewhere": True})
+    for cursor in ("garbage!", _tampered(dynamo.encode_cursor({"after": "20261202T000000000000-x"})), issued_elsewhere):
+        answer = call("GET", path, query={"cursor": cursor})
+        assert answer.status == 400, (path, cursor, answer.text)
+        assert answer.json["error"]["code"] == "bad_cursor"
