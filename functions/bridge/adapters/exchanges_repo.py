@@ -60,7 +60,7 @@ BATCH_GET_MAX = 100
 
 
 def success_key(account_id: str, subject: str) -> dict[str, str]:
-    return {"pk": f"A#{account_id}#S#{subject}", "sk": LAST_OK_SK}
+    return dynamo.item_key(dynamo.account_pk(account_id, "S", subject), LAST_OK_SK)
 
 
 def note_success(account_id: str, subject: str, exchange_id: str, expires_at: int) -> None:
@@ -75,7 +75,7 @@ def note_success(account_id: str, subject: str, exchange_id: str, expires_at: in
             ExpressionAttributeValues={":id": exchange_id, ":exp": expires_at},
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not dynamo.is_conditional_failure(exc):
             raise
 
 
@@ -84,7 +84,7 @@ def last_successes(account_id: str, subjects: list[str]) -> dict[str, str]:
     table = _table()
     found: dict[str, str] = {}
     wanted = list(dict.fromkeys(subjects))
-    prefix = len(f"A#{account_id}#S#")
+    prefix = len(dynamo.account_pk(account_id, "S", ""))
     for start in range(0, len(wanted), BATCH_GET_MAX):
         keys = [success_key(account_id, subject) for subject in wanted[start : start + BATCH_GET_MAX]]
         request: dict[str, Any] = {table.name: {"Keys": keys, "ProjectionExpression": "pk, last_ok"}}

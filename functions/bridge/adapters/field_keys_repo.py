@@ -17,6 +17,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.settings import get_settings
 
@@ -50,7 +51,7 @@ def _table() -> Any:
 
 
 def _key(account_id: str, key_id: str) -> dict[str, str]:
-    return {"pk": f"A#{account_id}", "sk": f"{SK_PREFIX}{key_id}"}
+    return dynamo.item_key(dynamo.account_pk(account_id), f"{SK_PREFIX}{key_id}")
 
 
 def _from_item(item: dict[str, Any]) -> FieldKey:
@@ -81,15 +82,9 @@ def get(account_id: str, key_id: str) -> FieldKey | None:
 
 def list_keys(account_id: str) -> list[FieldKey]:
     """Every key of the account, revoked ones too, oldest first (few per account: no paging)."""
-    condition = Key("pk").eq(f"A#{account_id}") & Key("sk").begins_with(SK_PREFIX)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
-    while True:
-        page = _table().query(**kwargs)
-        items.extend(page.get("Items", []))
-        if not page.get("LastEvaluatedKey"):
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    condition = Key("pk").eq(dynamo.account_pk(account_id)) & Key("sk").begins_with(SK_PREFIX)
+    request: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+    items = [item for page, _last in dynamo.pages(_table().query, request) for item in page]
     return sorted((_from_item(i) for i in items), key=lambda k: (k.created_at, k.key_id))
 
 
@@ -110,7 +105,7 @@ def revoke(account_id: str, key_id: str, *, replaced_by: str | None = None) -> F
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if dynamo.is_conditional_failure(exc):
             raise FieldKeyNotFound(account_id, key_id) from exc
         raise
     return _from_item(answer["Attributes"])
