@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import boto3
@@ -283,6 +284,13 @@ def _function_environment(template: dict[str, Any], resolver: _Resolver) -> dict
     return env
 
 
+def _generated_secret(spec: dict[str, Any] | None) -> str:
+    """What CloudFormation's GenerateSecretString makes (random characters), or ``{}`` for a plain secret."""
+    if not spec:
+        return "{}"
+    return token_urlsafe(int(spec.get("PasswordLength", 32)))[: int(spec.get("PasswordLength", 32))]
+
+
 def create_stack(
     template_path: str | Path = TEMPLATE_PATH,
     endpoint_url: str | None = None,
@@ -334,7 +342,7 @@ def create_stack(
             arn = secrets.create_secret(
                 Name=name,
                 Description=props.get("Description", ""),
-                SecretString=props.get("SecretString", "{}"),
+                SecretString=props.get("SecretString") or _generated_secret(props.get("GenerateSecretString")),
             )["ARN"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceExistsException":

@@ -175,7 +175,8 @@ def test_reset_wipes_data_but_keeps_resources(aws):
     for queue in (aws.env["EVENTS_QUEUE_URL"], aws.stack.physical["EventsDLQ"]):
         counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
         assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
-    assert [s["Name"] for s in secrets.list_secrets()["SecretList"]] == [oauth]
+    # The template's own secrets stay (the session key as generated); others are gone.
+    assert {s["Name"] for s in secrets.list_secrets()["SecretList"]} == {oauth, f"{prefix}/console-session-key"}
     assert secrets.get_secret_value(SecretId=oauth)["SecretString"] == template_value
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"  # the resources keep their settings
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from bridge.console import accounts, layout, session_views
+from bridge.console import accounts, layout, session_cognito, session_views
 from bridge.console.layout import current_request
 from bridge.console.session_gate import console_middleware
 
@@ -44,6 +44,16 @@ def console_signin_page() -> Response[Any]:
 @page("/console/signin", "POST")
 def console_signin() -> Response[Any]:
     return session_views.sign_in_with_token(current_request())
+
+
+@page("/console/auth/start")
+def console_auth_start() -> Response[Any]:
+    return session_cognito.start(current_request())
+
+
+@page("/console/auth/callback")
+def console_auth_callback() -> Response[Any]:
+    return session_cognito.callback(current_request())
 
 
 @page("/console/signout", "POST")

@@ -89,6 +89,12 @@ def open_session(request: ConsoleRequest, subject: str, next_path: str, *, via_p
 def sign_out(request: ConsoleRequest) -> Response:
     request.cookies_to_set.append(session.cleared_cookie(session.SESSION_COOKIE, secure=request.secure))
     request.session = None
+    if auth_mode() != "bearer":
+        from bridge.console.session_cognito import logout_url
+
+        hosted = logout_url(request)
+        if hosted:  # ends the hosted UI's own session too, then comes back to the sign-in page
+            return layout.redirect(hosted)
     return layout.redirect(f"{layout.ROOT}/signin?signed_out=1")
 
 
