@@ -1,4 +1,4 @@
-"""The events queue: webhook events and work for the worker. Every message has this shape:
+"""The events queue: webhook events and work for the worker. Every message has this shape (``QueueMessage``):
 
 ``{"kind", "account_id", "delivery_id", "correlation_id", "payload": {...}}``; a replayed message
 also carries ``replay_of`` (the exchange id it re-runs). The correlation id travels both in the
@@ -11,10 +11,23 @@ import json
 import uuid
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bridge.adapters.aws import client
 from bridge.settings import get_settings
 
-REQUIRED_KEYS = ("kind", "account_id")
+
+class QueueMessage(BaseModel):
+    """A message of the events queue as the worker accepts it (other keys, e.g. ``received_at``, are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(min_length=1)
+    account_id: str = Field(min_length=1)
+    delivery_id: str | None = Field(default=None, min_length=1)
+    correlation_id: str | None = Field(default=None, min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    replay_of: str | None = None
 
 
 def new_delivery_id() -> str:
@@ -23,13 +36,11 @@ def new_delivery_id() -> str:
 
 def enqueue(message: dict[str, Any], *, queue_url: str | None = None) -> str:
     """Send one message, filling ``delivery_id`` and ``correlation_id`` when absent; returns the SQS id."""
-    missing = [k for k in REQUIRED_KEYS if not message.get(k)]
-    if missing:
-        raise ValueError(f"queue message lacks {', '.join(missing)}")
     body = dict(message)
     body.setdefault("delivery_id", new_delivery_id())
     body.setdefault("correlation_id", body["delivery_id"])
     body.setdefault("payload", {})
+    QueueMessage.model_validate(body)  # what the worker would refuse is never sent (a ValueError here)
     attributes = {
         "kind": {"DataType": "String", "StringValue": str(body["kind"])},
         "account_id": {"DataType": "String", "StringValue": str(body["account_id"])},

@@ -1,16 +1,15 @@
 """Queue worker: SQS batches → flows, with partial batch failures and idempotency per delivery.
 
-Each record is one message (its shape: ``bridge.adapters.queue``). A record that raises is reported as a batch item
+Each record is one message, parsed with Powertools Parser into ``bridge.adapters.queue.QueueMessage``; a body that
+is not one (not JSON, no kind or account) is a poison message. A record that raises is reported as a batch item
 failure and comes back later; after the queue's ``maxReceiveCount`` it lands in the DLQ (poison
 messages included). Idempotency keyed on ``(account_id, delivery_id)`` makes a duplicate delivery a
-no-op that returns the first run's summary. A ``NeedsReconnect`` marks the account and stops there:
-retrying cannot help until someone reconnects, so the message is kept as a replayable exchange instead.
+no-op that returns the first run's summary. A ``NeedsReconnect`` is handled by ``flows.reconnect``.
 The receiver's ``webhook_received`` exchange is written here, off Sellsy's wait (``flows/inbound/receipt``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from functools import cache
@@ -24,15 +23,16 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.parser import BaseModel, Field, ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import SqsMsgAttributeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
-from bridge.adapters import accounts_repo
 from bridge.adapters.aws import client
-from bridge.flows.dispatch import dispatch
-from bridge.flows.exchange_log import record_exchange
-from bridge.flows.inbound import account_cache, receipt
+from bridge.adapters.queue import QueueMessage
+from bridge.flows import reconnect
+from bridge.flows.inbound import receipt
 from bridge.observability import invocation_log_keys, logger, metrics, tracer
-from bridge.sellsy.errors import NeedsReconnect
 from bridge.settings import get_settings
 
 # Sellsy may redeliver for a while; two days covers its retries and our own DLQ redrives.
@@ -46,40 +46,37 @@ _LOG_KEYS = ["correlation_id", "account_id", "delivery_id", "kind"]
 
 
 class PoisonMessage(ValueError):
-    """A record that can never be processed (not JSON, no kind/account): left to reach the DLQ."""
+    """A record that can never be processed (not JSON, not a queue message): left to reach the DLQ."""
+
+
+class EventsQueueRecord(BaseModel):
+    """The parts of an SQS record the worker reads: its id, its attributes and its body (a ``QueueMessage``)."""
+
+    messageId: str
+    body: Json[QueueMessage]
+    messageAttributes: dict[str, SqsMsgAttributeModel] = Field(default_factory=dict)
 
 
 def parse_message(record: SQSRecord) -> dict[str, Any]:
+    """The record parsed with Powertools Parser, delivery and correlation ids filled in when the body lacks them."""
     try:
-        message = json.loads(record.body)
-    except (TypeError, ValueError) as exc:
-        raise PoisonMessage("message body is not JSON") from exc
-    if not isinstance(message, dict) or not message.get("kind") or not message.get("account_id"):
-        raise PoisonMessage("message lacks 'kind' or 'account_id'")
-    message.setdefault("delivery_id", record.message_id)
-    raw_attributes = record.raw_event.get("messageAttributes") or {}
-    from_attribute = (raw_attributes.get("correlation_id") or {}).get("stringValue")
-    message.setdefault("correlation_id", from_attribute or message["delivery_id"])
-    return message
+        parsed = parse(event=record.raw_event, model=EventsQueueRecord)
+    except ValidationError as exc:
+        raise PoisonMessage(_problems(exc)) from exc
+    message = parsed.body
+    if message.delivery_id is None:
+        message.delivery_id = parsed.messageId
+    if message.correlation_id is None:
+        attribute = parsed.messageAttributes.get("correlation_id")
+        message.correlation_id = (attribute.stringValue if attribute else None) or message.delivery_id
+    # Only the envelope's unset keys go: a payload's nulls mean something (a field cleared).
+    return {key: value for key, value in message.model_dump().items() if value is not None}
 
 
-def process_message(message: dict[str, Any]) -> Any:
-    try:
-        return dispatch(message)
-    except NeedsReconnect as exc:
-        account_id = str(message["account_id"])
-        accounts_repo.mark_needs_reconnect(account_id, exc.message)
-        account_cache.forget(account_id)
-        record_exchange(
-            account_id=account_id,
-            direction="inbound" if message.get("kind") == receipt.KIND else "outbound",
-            kind="needs_reconnect",
-            status="failed",
-            reason=f"Sellsy refused the account's credentials: {exc.message}",
-            correlation_id=message.get("correlation_id"),
-            replay={k: v for k, v in message.items() if k in ("kind", "account_id", "payload")},
-        )
-        return {"stopped": "needs_reconnect"}
+def _problems(exc: ValidationError) -> str:
+    """Which fields are wrong, without their values (a body may hold personal data)."""
+    parts = [f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:5]]
+    return "not a queue message: " + "; ".join(parts)
 
 
 @cache
@@ -88,7 +85,7 @@ def _idempotent(table_name: str, endpoint: str) -> Callable[..., Any]:
     persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
     wrapped: Callable[..., Any] = idempotent_function(
         data_keyword_argument="message", config=_CONFIG, persistence_store=persistence
-    )(process_message)
+    )(reconnect.run_message)
     return wrapped
 
 

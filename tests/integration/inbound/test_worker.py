@@ -125,8 +125,11 @@ def test_refused_credentials_mark_the_account_and_stop_without_retry(stack: Any)
 def test_a_poison_message_fails_and_ends_in_the_dlq(stack: Any, aws: Any) -> None:
     bad = {"MessageId": "poison-1", "ReceiptHandle": "local", "Body": "{not json", "MessageAttributes": {}}
     no_kind = dict(bad, MessageId="poison-2", Body=json.dumps({"account_id": "x"}))
-    answer = _run(bad, no_kind)
-    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == ["poison-1", "poison-2"]
+    listed_payload = dict(
+        bad, MessageId="poison-3", Body=json.dumps({"kind": "sellsy.webhook", "account_id": "x", "payload": []})
+    )
+    answer = _run(bad, no_kind, listed_payload)
+    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == ["poison-1", "poison-2", "poison-3"]
 
     marker = f"poison-{uuid.uuid4().hex}"
     sqs = aws.client("sqs")
