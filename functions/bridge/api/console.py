@@ -64,3 +64,48 @@ def console_signout() -> Response[Any]:
 @page("/console/accounts")
 def console_accounts() -> Response[Any]:
     return accounts.list_accounts(current_request())
+
+
+@page("/console/accounts/new")
+def console_account_new() -> Response[Any]:
+    return accounts.new_account_form(current_request())
+
+
+@page("/console/accounts/new", "POST")
+def console_account_create() -> Response[Any]:
+    return accounts.create_account(current_request())
+
+
+@page("/console/accounts/<account_id>")
+def console_account(account_id: str) -> Response[Any]:
+    return accounts.show_account(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/connect")
+def console_connect_form(account_id: str) -> Response[Any]:
+    return accounts.connect_form(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/connect", "POST")
+def console_connect(account_id: str) -> Response[Any]:
+    return accounts.connect(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/connect/oauth", "POST")
+def console_connect_oauth(account_id: str) -> Response[Any]:
+    return accounts.start_oauth(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/disconnect")
+def console_disconnect_confirm(account_id: str) -> Response[Any]:
+    return accounts.confirm_disconnect(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/disconnect", "POST")
+def console_disconnect(account_id: str) -> Response[Any]:
+    return accounts.disconnect(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/webhook", "POST")
+def console_register_webhook(account_id: str) -> Response[Any]:
+    return accounts.register_webhook(current_request(), account_id)

@@ -202,7 +202,23 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(static_url=static_url, nav=NAV, root=ROOT, languages=i18n.LANGUAGES)
+    env.filters["when"] = format_moment
     return env
+
+
+def format_moment(value: Any) -> str:
+    """A timestamp as operators read it, in UTC to the minute (ISO text or datetime; blank stays blank)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def add_template_globals(**values: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from bridge.adapters import accounts_repo, exchanges_repo, import_state, quota_figures
+from bridge.domain.accounts import Account
 from bridge.settings import get_settings
 
 FAILURE_WINDOW = timedelta(hours=24)
@@ -40,24 +41,8 @@ def account_health(account_id: str, *, now: datetime | None = None) -> dict[str,
     succeeded = next((run for run in runs if run["status"] == "done"), None)
     quota = quota_figures.load(account_id)
 
-    problems = []
-    if account.status != "active":
-        problems.append(
-            f"account is {account.status}" + (f": {account.status_reason}" if account.status_reason else "")
-        )
-    if account.sellsy_webhook_id is None:
-        problems.append("no webhook registered in Sellsy")
-    if not account.webhook_signing_key_set:
-        problems.append("no webhook signing key: every delivery is refused")
-    if last_run is not None and last_run["status"] not in ("done", "running"):
-        problems.append(f"last import {last_run['status']}")
     last_success_at = succeeded.get("finished_at") if succeeded else None
-    if account.status == "active" and (
-        last_success_at is None or now - datetime.fromisoformat(last_success_at) > IMPORT_OVERDUE
-    ):
-        problems.append("no successful import in 26 h")
-    if failures:
-        problems.append(f"{len(failures)}{'+' if more else ''} failed exchanges in 24 h")
+    issues = health_issues(account, last_run, last_success_at, failures=len(failures), capped=more is not None, now=now)
 
     return {
         "account_id": account_id,
@@ -74,8 +59,52 @@ def account_health(account_id: str, *, now: datetime | None = None) -> dict[str,
             "sellsy_webhook_id": account.sellsy_webhook_id,
             "signing_key_set": account.webhook_signing_key_set,
         },
-        "problems": problems,
+        "problems": [problem_text(issue) for issue in issues],
+        "issues": issues,
     }
+
+
+# What needs attention, as codes with their values (the console words them in French or English)...
+def health_issues(
+    account: Account,
+    last_run: dict[str, Any] | None,
+    last_success_at: str | None,
+    *,
+    failures: int,
+    capped: bool,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    issues: list[dict[str, Any]] = []
+    if account.status != "active":
+        issues.append({"code": "not_active", "status": account.status, "reason": account.status_reason or ""})
+    if account.sellsy_webhook_id is None:
+        issues.append({"code": "no_webhook"})
+    if not account.webhook_signing_key_set:
+        issues.append({"code": "no_signing_key"})
+    if last_run is not None and last_run["status"] not in ("done", "running"):
+        issues.append({"code": "last_import", "status": last_run["status"]})
+    if account.status == "active" and (
+        last_success_at is None or now - datetime.fromisoformat(last_success_at) > IMPORT_OVERDUE
+    ):
+        issues.append({"code": "import_overdue"})
+    if failures:
+        issues.append({"code": "failures", "count": failures, "capped": capped})
+    return issues
+
+
+# ...and in English for the JSON API's ``problems``.
+def problem_text(issue: dict[str, Any]) -> str:
+    code = issue["code"]
+    if code == "not_active":
+        return f"account is {issue['status']}" + (f": {issue['reason']}" if issue["reason"] else "")
+    if code == "failures":
+        return f"{issue['count']}{'+' if issue['capped'] else ''} failed exchanges in 24 h"
+    return {
+        "no_webhook": "no webhook registered in Sellsy",
+        "no_signing_key": "no webhook signing key: every delivery is refused",
+        "last_import": f"last import {issue.get('status')}",
+        "import_overdue": "no successful import in 26 h",
+    }[code]
 
 
 def _delivery(item: dict[str, Any]) -> dict[str, Any]:
