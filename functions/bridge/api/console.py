@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from bridge.console import accounts, layout, session_cognito, session_views
+from bridge.console import accounts, layout, session_cognito, session_views, settings
 from bridge.console.layout import current_request
 from bridge.console.session_gate import console_middleware
 
@@ -109,3 +109,68 @@ def console_disconnect(account_id: str) -> Response[Any]:
 @page("/console/accounts/<account_id>/webhook", "POST")
 def console_register_webhook(account_id: str) -> Response[Any]:
     return accounts.register_webhook(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings")
+def console_settings_page(account_id: str) -> Response[Any]:
+    return settings.show(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/general", "POST")
+def console_settings_general(account_id: str) -> Response[Any]:
+    return settings.save_general(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers/new")
+def console_trigger_new(account_id: str) -> Response[Any]:
+    return settings.trigger_form(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers/edit")
+def console_trigger_edit(account_id: str) -> Response[Any]:
+    return settings.show_saved_trigger(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers", "POST")
+def console_trigger_save(account_id: str) -> Response[Any]:
+    return settings.save_trigger(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers/delete")
+def console_trigger_delete_confirm(account_id: str) -> Response[Any]:
+    return settings.confirm_delete_trigger(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers/delete", "POST")
+def console_trigger_delete(account_id: str) -> Response[Any]:
+    return settings.delete_trigger(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/triggers/preview")
+def console_trigger_preview(account_id: str) -> Response[Any]:
+    return settings.preview_trigger(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/rules/new")
+def console_rule_new(account_id: str) -> Response[Any]:
+    return settings.rule_form(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/rules/edit")
+def console_rule_edit(account_id: str) -> Response[Any]:
+    return settings.rule_form(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/rules", "POST")
+def console_rule_save(account_id: str) -> Response[Any]:
+    return settings.save_rule(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/rules/delete")
+def console_rule_delete_confirm(account_id: str) -> Response[Any]:
+    return settings.confirm_delete_rule(current_request(), account_id)
+
+
+@page("/console/accounts/<account_id>/settings/rules/delete", "POST")
+def console_rule_delete(account_id: str) -> Response[Any]:
+    return settings.delete_rule(current_request(), account_id)

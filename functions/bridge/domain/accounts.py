@@ -137,6 +137,38 @@ class CustomFieldRule(_Strict):
 
 # --- triggers (F5) -------------------------------------------------------------------------------
 
+# The intervention facts a comment template may name as ``{field}`` (bridge.domain.triggers.template_facts
+# fills them; a test keeps both lists equal). A template naming anything else is refused when saved.
+TEMPLATE_FIELDS = (
+    "intervention_id",
+    "number",
+    "subject",
+    "customer_name",
+    "technician",
+    "notes",
+    "completed_at",
+    "completed_date",
+    "address",
+    "used_items",
+    "used_items_count",
+    "estimate_id",
+    "opportunity_id",
+)
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+# The statuses an intervention goes through (bridge.domain.interventions.STATUSES; a test keeps them equal).
+INTERVENTION_STATUSES = ("new", "scheduled", "in_progress", "completed", "cancelled")
+
+
+def template_problems(template: str) -> list[str]:
+    """What is wrong with a comment template: unknown ``{fields}``, or a brace left open or unmatched."""
+    problems = []
+    unknown = sorted({name for name in TEMPLATE_PLACEHOLDER.findall(template) if name not in TEMPLATE_FIELDS})
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join('{' + u + '}' for u in unknown)}")
+    if "{" in TEMPLATE_PLACEHOLDER.sub("", template) or "}" in TEMPLATE_PLACEHOLDER.sub("", template):
+        problems.append("a '{' or '}' that is not part of a {field}")
+    return problems
+
 
 class TriggerWhen(_Strict):
     """Conditions on the intervention; every condition given must hold (empty = always)."""
@@ -148,19 +180,38 @@ class TriggerWhen(_Strict):
     has_report: bool | None = None
     tag: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
-    def matches(self, intervention: Mapping[str, Any]) -> bool:
-        facts: dict[str, Any] = {
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str | None) -> str | None:
+        if value is not None and value not in INTERVENTION_STATUSES:
+            raise ValueError(f"status {value!r} is not an intervention status ({', '.join(INTERVENTION_STATUSES)})")
+        return value
+
+    def explain(self, intervention: Mapping[str, Any]) -> list[tuple[str, Any, Any, bool]]:
+        """Each condition given, as (name, wanted, found on the intervention, holds)."""
+        facts = self._facts(intervention)
+        checks = [
+            (name, getattr(self, name), facts[name], facts[name] == getattr(self, name))
+            for name in ("status", "has_estimate", "has_opportunity", "has_used_items", "has_report")
+            if getattr(self, name) is not None
+        ]
+        if self.tag is not None:
+            tags = list(intervention.get("tags") or [])
+            checks.append(("tag", self.tag, tags, self.tag in tags))
+        return checks
+
+    @staticmethod
+    def _facts(intervention: Mapping[str, Any]) -> dict[str, Any]:
+        return {
             "status": intervention.get("status"),
             "has_estimate": bool(intervention.get("estimate_id")),
             "has_opportunity": bool(intervention.get("opportunity_id")),
             "has_used_items": bool(intervention.get("used_items")),
             "has_report": bool(intervention.get("report_key") or intervention.get("report")),
         }
-        for name in ("status", "has_estimate", "has_opportunity", "has_used_items", "has_report"):
-            wanted = getattr(self, name)
-            if wanted is not None and facts[name] != wanted:
-                return False
-        return self.tag is None or self.tag in (intervention.get("tags") or [])
+
+    def matches(self, intervention: Mapping[str, Any]) -> bool:
+        return all(holds for *_, holds in self.explain(intervention))
 
 
 class ConvertQuote(_Strict):
@@ -182,6 +233,14 @@ class AddComment(_Strict):
     type: Literal["add_comment"]
     target: DocumentTarget
     template: Annotated[str, Field(min_length=1, max_length=4000)]
+
+    @field_validator("template")
+    @classmethod
+    def _renderable(cls, value: str) -> str:
+        problems = template_problems(value)
+        if problems:
+            raise ValueError(f"comment template: {'; '.join(problems)} (fields: {', '.join(TEMPLATE_FIELDS)})")
+        return value
 
 
 TriggerAction = Annotated[ConvertQuote | InvoiceFromItems | UploadReport | AddComment, Field(discriminator="type")]

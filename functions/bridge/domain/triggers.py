@@ -126,6 +126,23 @@ def target_document(intervention: Mapping[str, Any], target: str) -> tuple[str, 
 
 # --- comments ------------------------------------------------------------------------------------
 
+# What a template is rendered against when it is saved: every field filled, so a typo shows at once.
+SAMPLE_INTERVENTION: dict[str, Any] = {
+    "id": "int-sample",
+    "number": "INT-0042",
+    "subject": "Boiler maintenance",
+    "customer": {"name": "Dupont Plomberie"},
+    "technician": "Camille Martin",
+    "notes": "Replaced the pressure valve.",
+    "completed_at": "2026-03-14T10:30:00+00:00",
+    "address": {"lines": ["12 rue des Lilas"], "postal_code": "69003", "city": "Lyon", "country": "FR"},
+    "used_items": [{"sku": "VALVE-3B", "quantity": "1"}],
+    "estimate_id": "1201",
+    "opportunity_id": "88",
+    "status": "completed",
+    "tags": [],
+}
+
 
 def template_facts(intervention: Mapping[str, Any]) -> dict[str, str]:
     """The intervention fields a comment template may use, flattened to text."""
