@@ -7,7 +7,7 @@ secrets typed into these forms go to the flow and are never rendered back.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -154,11 +154,11 @@ def connect(request: ConsoleRequest, account_id: str) -> Response:
 
 
 def _expiry(text: str) -> datetime | None:
-    """A pasted token's expiry from a ``datetime-local`` field (None when blank; ValueError when unreadable)."""
+    """A pasted token's expiry as typed (``2027-01-31 18:00``; None when blank; ValueError when unreadable)."""
     if not text:
         return None
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.astimezone()
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def start_oauth(request: ConsoleRequest, account_id: str) -> Response:

@@ -130,6 +130,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "connect.token": {"en": "Access token", "fr": "Jeton d'accès"},
     "connect.expires_at": {"en": "Expires at (optional)", "fr": "Expire le (facultatif)"},
+    "connect.expires_help": {
+        "en": "Year-month-day and time, e.g. 2027-01-31 18:00 (UTC, unless you add an offset such as +01:00).",
+        "fr": "Année-mois-jour et heure, p. ex. 2027-01-31 18:00 (UTC, sauf décalage ajouté comme +01:00).",
+    },
     "connect.need_both": {
         "en": "Give both the client id and the client secret.",
         "fr": "Indiquez l'identifiant et le secret.",

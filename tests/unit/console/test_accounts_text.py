@@ -37,6 +37,6 @@ def test_health_issues_are_worded_in_each_language_and_the_api_keeps_its_english
 def test_token_expiry_from_a_datetime_local_field() -> None:
     assert accounts._expiry("") is None
     assert accounts._expiry("2027-01-31T08:30+00:00") == datetime(2027, 1, 31, 8, 30, tzinfo=UTC)
-    assert accounts._expiry("2027-01-31T08:30").tzinfo is not None  # type: ignore[union-attr]
+    assert accounts._expiry("2027-01-31 08:30") == datetime(2027, 1, 31, 8, 30, tzinfo=UTC)  # UTC when no offset
     with pytest.raises(ValueError):
         accounts._expiry("tomorrow")
