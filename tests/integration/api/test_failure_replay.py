@@ -47,7 +47,12 @@ def test_a_later_success_about_the_same_subject_fixes_a_failure(call: Call, acco
     succeed(1, kind="intervention_exists")  # any later success about estimate 1, inbound
     succeed(2, direction="outbound", kind="customer_pushed")  # another direction: fixes nothing
     receipt = record_exchange(
-        account_id="acme", direction="inbound", kind="webhook_received", status="ok", sellsy_type="estimate", sellsy_id=2
+        account_id="acme",
+        direction="inbound",
+        kind="webhook_received",
+        status="ok",
+        sellsy_type="estimate",
+        sellsy_id=2,
     )
     later_failure = fail(1)  # after the success: not fixed by it
     page = {e["id"]: e for e in call("GET", "/accounts/acme/exchanges", query={"status": "failed"}).json["items"]}
