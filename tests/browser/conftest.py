@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,34 @@ def console(console_session: Console) -> Iterator[Console]:
     keeps the session valid: the stack stores its API token, the local session key, again after every reset.)"""
     yield console_session
     console_session.close_contexts()
+
+
+def connect_account(
+    stack: Any, *, triggers: list[dict[str, Any]] | None = None, name: str = "Console test", webhook: bool = True
+) -> str:
+    """A new account connected to the stack's Sellsy sandbox (client credentials), its webhook registered."""
+    from bridge.domain.accounts import AccountSettings
+    from bridge.flows import accounts as account_flows
+
+    account_id = f"ui-{uuid.uuid4().hex[:10]}"
+    account_flows.create_account(
+        name=f"{name} {account_id[-4:]}",
+        account_id=account_id,
+        settings=AccountSettings.model_validate({"triggers": triggers or [], "sync_direction": "both"}),
+        webhook_signing_key=f"key-{uuid.uuid4().hex}",
+    )
+    account_flows.connect_client_credentials(
+        account_id, client_id=stack.sandbox.client_id, client_secret=stack.sandbox.client_secret
+    )
+    if webhook:
+        account_flows.register_webhook(account_id, endpoint_url=f"{stack.api_url}/webhooks/sellsy/{account_id}")
+    return account_id
+
+
+def settle(stack: Any) -> None:
+    """Every webhook the sandbox owes delivered and every queued message worked."""
+    stack.sandbox.wait_webhooks_idle()
+    assert stack.pump.wait_idle(timeout=60)
 
 
 @pytest.fixture
