@@ -92,6 +92,12 @@ def part_quota_sliding() -> dict[str, Any]:
     return bench_sliding_quota()
 
 
+def part_console() -> dict[str, Any]:
+    from tests.bench.console_bench import bench_console_pages
+
+    return bench_console_pages()
+
+
 PARTS: dict[str, Callable[[], dict[str, Any]]] = {
     "cold_start": part_cold_start,
     "sandbox_throughput": part_sandbox,
@@ -101,6 +107,7 @@ PARTS: dict[str, Callable[[], dict[str, Any]]] = {
     "rerun_1_percent": part_rerun,
     "memory_50000": part_memory,
     "quota_sliding": part_quota_sliding,
+    "console": part_console,
 }
 
 

@@ -164,12 +164,16 @@ def settle(stack: Any) -> None:
 
 
 @pytest.fixture
-def shoot(tmp_path: Path) -> Callable[[Any, str], Path]:
-    """``shoot(page, "exchanges")`` saves a PNG of the page's viewport and returns its path."""
+def shoot(tmp_path: Path) -> Callable[..., Path]:
+    """``shoot(page, "exchanges")`` saves a PNG of the page's viewport from the top (or from the element ``at``
+    names, a CSS selector) and returns its path."""
     folder = SCREENSHOTS if os.environ.get("BROWSER_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> Path:
+    def take(page: Any, name: str, at: str | None = None) -> Path:
+        page.evaluate("() => window.scrollTo(0, 0)")
+        if at:
+            page.locator(at).first.evaluate("(element) => element.scrollIntoView()")
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), type="png")
         assert path.stat().st_size > 1000, f"screenshot {name} is empty"

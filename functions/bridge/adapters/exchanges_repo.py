@@ -46,6 +46,13 @@ def put(item: dict[str, Any]) -> None:
     _table().put_item(Item=item)
 
 
+def put_many(items: list[dict[str, Any]]) -> None:
+    """Bulk load (benches, back-fills): BatchWriteItem by 25, leftovers sent again by boto3's batch writer."""
+    with _table().batch_writer() as batch:
+        for item in items:
+            batch.put_item(Item=item)
+
+
 def get(account_id: str, exchange_id: str) -> dict[str, Any] | None:
     try:
         day = day_of(exchange_id)
@@ -128,6 +135,31 @@ def decode_cursor(cursor: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+READ_PAGE = 100  # items an unfiltered listing reads per query at most
+# What a list shows of each exchange: everything but the request and response summaries.
+LISTED = (
+    "pk",
+    "sk",
+    "id",
+    "account_id",
+    "direction",
+    "kind",
+    "status",
+    "created_at",
+    "sellsy_type",
+    "sellsy_id",
+    "field_id",
+    "reason",
+    "duration_ms",
+    "correlation_id",
+    "replay_key",
+    "replay_of",
+    "replayed_by",
+    "gsi1pk",
+    "gsi1sk",
+)
+
+
 def _id_floor(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
 
@@ -142,16 +174,23 @@ def query(
     sellsy_type: str | None = None,
     sellsy_id: str | None = None,
     filters: ConditionBase | None = None,
+    summaries: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` items newest first in [since, until], strictly older than id ``after``.
 
-    Returns the items and the id to resume after (None when there is nothing more).
+    Returns the items and the id to resume after (None when there is nothing more). ``summaries=False``
+    leaves out the request and response summaries (the heavy part of an item) for a list that shows none.
     """
     low, high = _id_floor(since), _id_floor(until) + "~"  # "~" sorts after any id suffix
     if after is not None:
         high = min(high, after)
+    # A filter drops items after they are read: read more per query for a bigger page, within bounds.
+    read: dict[str, Any] = {"Limit": min(READ_PAGE, limit) if filters is None else min(max(2 * limit, 100), 400)}
+    if not summaries:
+        read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(LISTED)))
+        read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(LISTED)}
     items: list[dict[str, Any]] = []
-    for partition_items in _partitions(account_id, low, high, sellsy_type, sellsy_id, filters):
+    for partition_items in _partitions(account_id, low, high, sellsy_type, sellsy_id, filters, read):
         for item in partition_items:
             items.append(dict(item))
             if len(items) == limit:
@@ -166,23 +205,29 @@ def _partitions(
     sellsy_type: str | None,
     sellsy_id: str | None,
     filters: ConditionBase | None,
+    read: dict[str, Any],
 ) -> Iterator[Iterator[dict[str, Any]]]:
     if sellsy_type and sellsy_id:
         gsi = Key("gsi1pk").eq(object_partition(account_id, sellsy_type, sellsy_id))
-        yield _paged(gsi & Key("gsi1sk").between(low, high), filters, index="gsi1", exclusive_high=high)
+        yield _paged(gsi & Key("gsi1sk").between(low, high), filters, read, index="gsi1", exclusive_high=high)
         return
     first = datetime.strptime(low[:8], "%Y%m%d").date()
     day = datetime.strptime(high[:8], "%Y%m%d").date()
     while day >= first:
         condition = Key("pk").eq(partition(account_id, day)) & Key("sk").between(low, high)
-        yield _paged(condition, filters, index=None, exclusive_high=high)
+        yield _paged(condition, filters, read, index=None, exclusive_high=high)
         day -= timedelta(days=1)
 
 
 def _paged(
-    condition: ConditionBase, filters: ConditionBase | None, *, index: str | None, exclusive_high: str
+    condition: ConditionBase,
+    filters: ConditionBase | None,
+    read: dict[str, Any],
+    *,
+    index: str | None,
+    exclusive_high: str,
 ) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False, "Limit": 100}
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False, **read}
     if index:
         kwargs["IndexName"] = index
     # "between" is inclusive; the resume id itself must not come back.

@@ -99,6 +99,13 @@ def create_intervention(intervention: Intervention) -> bool:
     return True
 
 
+def put_many_interventions(interventions: list[Intervention]) -> None:
+    """Bulk load (benches, migrations): unconditional writes, by 25 per BatchWriteItem."""
+    with _table().batch_writer() as batch:
+        for intervention in interventions:
+            batch.put_item(Item=_intervention_item(intervention))
+
+
 def get_intervention(account_id: str, intervention_id: str, *, consistent: bool = True) -> Intervention | None:
     item = (
         _table()
@@ -159,7 +166,10 @@ def _valid_cursor(value: dict[str, Any]) -> bool:
 
 
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
-FILTERED_READ = 200  # items read per query when a filter drops some of them
+FILTERED_READ = 500  # items read per query when a filter drops some of them
+# Queries one filtered page may make: a rare customer among thousands of interventions gives a short page
+# (and a cursor that goes on) instead of a page that reads every intervention of the account.
+FILTERED_QUERIES = 2
 
 
 def list_interventions(
@@ -178,7 +188,8 @@ def list_interventions(
     Within a status oldest first (``newest_first`` reverses it); without a status, statuses in lifecycle
     order. ``created_from``/``created_to`` (UTC days, both included) narrow the index's key range;
     ``customer`` keeps the interventions of that field customer id or whose customer name contains it
-    (as written). Pass the same filters with the cursor.
+    (as written); such a page reads at most ``FILTERED_QUERIES`` × ``FILTERED_READ`` interventions, so it
+    may hold fewer than ``limit`` while its cursor goes on. Pass the same filters with the cursor.
     """
     limit = max(1, min(limit, MAX_LIST_LIMIT))
     statuses = [status] if status else list(STATUSES)
@@ -192,7 +203,10 @@ def list_interventions(
     condition = Attr("customer_id").eq(customer) | Attr("customer_name").contains(customer) if customer else None
     results: list[Intervention] = []
     start_key: dict[str, Any] | None = position.get("k")
+    budget = [FILTERED_QUERIES]
     for current in statuses[statuses.index(position["s"]) :]:
+        if budget[0] <= 0:  # spent on earlier statuses: the next page starts with this one
+            return results, dynamo.encode_cursor({"s": current})
         key = Key("gsi1pk").eq(_status_pk(account_id, current))
         if created_from or created_to:
             key = key & Key("gsi1sk").between(low, high)
@@ -204,8 +218,8 @@ def list_interventions(
         }
         if condition is not None:
             request["FilterExpression"] = condition
-        start_key = _read_status(request, results, limit, start_key)
-        if len(results) >= limit:
+        start_key = _read_status(request, results, limit, start_key, budget)
+        if len(results) >= limit or (budget[0] <= 0 and start_key):
             if start_key:
                 return results, dynamo.encode_cursor({"s": current, "k": start_key})
             following = statuses[statuses.index(current) + 1 :]
@@ -215,17 +229,24 @@ def list_interventions(
 
 
 def _read_status(
-    request: dict[str, Any], results: list[Intervention], limit: int, start: dict[str, Any] | None
+    request: dict[str, Any],
+    results: list[Intervention],
+    limit: int,
+    start: dict[str, Any] | None,
+    budget: list[int],
 ) -> dict[str, Any] | None:
-    """Append the interventions ``request`` reads to ``results`` up to ``limit``; the key to resume after, if any."""
+    """Append the interventions ``request`` reads to ``results`` up to ``limit``; the key to resume after, if any.
+    A filtered read spends one of ``budget``'s queries per page and stops when none is left."""
     filtered = "FilterExpression" in request
     for items, last in dynamo.pages(_table().query, request, start):
+        if filtered:
+            budget[0] -= 1
         taken = items[: limit - len(results)]
         results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
         if len(taken) < len(items):
             # Resume after the last item shown (a filtered read may have looked further than it showed).
             return {k: taken[-1][k] for k in _INDEX_KEYS}
-        if last is None or len(results) >= limit:
+        if last is None or len(results) >= limit or (filtered and budget[0] <= 0):
             return last
         request["Limit"] = FILTERED_READ if filtered else limit - len(results)
     return None

@@ -184,7 +184,9 @@ def list_page(request: ConsoleRequest, account_id: str) -> Response:
     next_cursor = None
     if not problems:
         try:
-            items, next_cursor = exchange_log.list_exchanges(account_id, limit=PAGE_SIZE, cursor=cursor, **filters)
+            items, next_cursor = exchange_log.list_exchanges(
+                account_id, limit=PAGE_SIZE, cursor=cursor, summaries=False, **filters
+            )
         except ValueError:
             problems.append(("problem.bad_cursor", {}))
     shown = {k: request.query.get(k, "") for k in ("direction", "status", "kind", "sellsy_type", "sellsy_id")}

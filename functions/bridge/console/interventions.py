@@ -33,6 +33,10 @@ i18n.add_messages(
             "en": "No intervention matches these filters.",
             "fr": "Aucune intervention ne correspond à ces filtres.",
         },
+        "interventions.none_yet": {
+            "en": "None on this page: the search goes on in the next one.",
+            "fr": "Aucune sur cette page : la recherche continue à la page suivante.",
+        },
         "interventions.status": {"en": "Status", "fr": "Statut"},
         "interventions.customer": {"en": "Customer", "fr": "Client"},
         "interventions.customer_hint": {

@@ -149,7 +149,7 @@ def replay_key(account_id: str, exchange_id: str) -> str:
     return f"replay/{account_id}/{exchange_id}.json"
 
 
-def record_exchange(
+def exchange_item(
     *,
     account_id: str,
     direction: str,
@@ -163,14 +163,10 @@ def record_exchange(
     response: Any = None,
     duration_ms: float | None = None,
     correlation_id: str | None = None,
-    replay: dict[str, Any] | None = None,
     replay_of: str | None = None,
     at: datetime | None = None,
-) -> str:
-    """Record one exchange and return its id. Bad vocabulary raises ValueError (a bug in the caller);
-    a storage failure is logged and counted, never raised into the flow that was being recorded.
-    ``at`` dates an exchange recorded after the fact (a receipt the worker records), so the log keeps
-    the order in which things happened."""
+) -> dict[str, Any]:
+    """The stored item of one exchange (masked, with its TTL and keys); ValueError on bad vocabulary."""
     direction = normalize_direction(direction)
     status = normalize_status(status)
     if not _KIND.match(kind):
@@ -204,6 +200,48 @@ def record_exchange(
     if sellsy_type and sellsy_id is not None:
         item["gsi1pk"] = exchanges_repo.object_partition(account_id, sellsy_type, str(sellsy_id))
         item["gsi1sk"] = exchange_id
+    return item
+
+
+def record_exchange(
+    *,
+    account_id: str,
+    direction: str,
+    kind: str,
+    status: str,
+    sellsy_type: str | None = None,
+    sellsy_id: str | int | None = None,
+    field_id: str | None = None,
+    reason: str | None = None,
+    request: Any = None,
+    response: Any = None,
+    duration_ms: float | None = None,
+    correlation_id: str | None = None,
+    replay: dict[str, Any] | None = None,
+    replay_of: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """Record one exchange and return its id. Bad vocabulary raises ValueError (a bug in the caller);
+    a storage failure is logged and counted, never raised into the flow that was being recorded.
+    ``at`` dates an exchange recorded after the fact (a receipt the worker records), so the log keeps
+    the order in which things happened."""
+    item = exchange_item(
+        account_id=account_id,
+        direction=direction,
+        kind=kind,
+        status=status,
+        sellsy_type=sellsy_type,
+        sellsy_id=sellsy_id,
+        field_id=field_id,
+        reason=reason,
+        request=request,
+        response=response,
+        duration_ms=duration_ms,
+        correlation_id=correlation_id,
+        replay_of=replay_of,
+        at=at,
+    )
+    exchange_id, direction, status = item["id"], item["direction"], item["status"]
     log_keys = {
         "account_id": account_id,
         "exchange_id": exchange_id,
@@ -314,8 +352,10 @@ def list_exchanges(
     until: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    summaries: bool = True,
 ) -> tuple[list[ExchangeRecord], str | None]:
-    """Newest first. Without ``since`` the window is the retention period. ``cursor`` from a previous page."""
+    """Newest first. Without ``since`` the window is the retention period. ``cursor`` from a previous page.
+    ``summaries=False``: without the request and response summaries (a list that does not show them)."""
     now = datetime.now(UTC)
     until = min(until or now, now + timedelta(minutes=5))
     # Older records have expired (TTL): never walk day partitions further back than the retention.
@@ -349,6 +389,7 @@ def list_exchanges(
         sellsy_type=sellsy_type,
         sellsy_id=sellsy_id,
         filters=combined,
+        summaries=summaries,
     )
     next_cursor = exchanges_repo.encode_cursor({"after": last}) if last else None
     return with_fixes(account_id, [to_record(i) for i in items]), next_cursor

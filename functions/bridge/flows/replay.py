@@ -140,7 +140,9 @@ def plan_failure_replay(
     skipped: list[Skipped] = []
     cursor: str | None = None
     while True:
-        page, cursor = list_exchanges(account_id, status="failed", since=since, until=until, limit=200, cursor=cursor)
+        page, cursor = list_exchanges(
+            account_id, status="failed", since=since, until=until, limit=200, cursor=cursor, summaries=False
+        )
         for record in page:
             reason = _skip_reason(record)
             if reason is not None:

@@ -6,6 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
+import pytest
+
 from bridge.adapters import field_repo
 from bridge.domain.interventions import Intervention
 
@@ -65,3 +67,21 @@ def test_open_ended_and_empty_day_ranges(aws: Any) -> None:
     assert _all(account_id, created_to=date(2026, 11, 11)) == ["est-0", "est-1"]
     assert _all(account_id, created_from=date(2026, 11, 21)) == ["est-11"]
     assert _all(account_id, created_from=date(2026, 11, 20), created_to=date(2026, 11, 10)) == []
+
+
+def test_a_filtered_page_reads_a_bounded_number_of_items_and_the_cursor_goes_on(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    _seed(account_id)
+    monkeypatch.setattr(field_repo, "FILTERED_READ", 2)
+    monkeypatch.setattr(field_repo, "FILTERED_QUERIES", 1)
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        page, cursor = field_repo.list_interventions(account_id, customer="company-1", limit=10, cursor=cursor)
+        pages.append([i.id for i in page])
+        if cursor is None:
+            break
+    assert [i for page in pages for i in page] == ["est-1", "est-4", "est-7", "est-10"]
+    assert max(len(page) for page in pages) <= 2  # each page read two interventions at most

@@ -22,7 +22,7 @@
       setText("run-status", labels[doc.status] || doc.status);
     }
     var p = doc.progress || {};
-    if (p.phase && labels.phase_of) {
+    if (p.phase && labels.phase_of && !doc.done) {
       setText("run-phase", labels.phase_of.replace("{phase}", p.phase)
         .replace("{index}", (p.phase_index || 0) + 1).replace("{total}", p.phases));
     }
