@@ -15,7 +15,6 @@ from bridge.flows.importer.run import ImportDeps, run_chunk
 from bridge.sellsy.auth import Credentials, LocalTokenProvider, TokenEndpoint
 from bridge.sellsy.client import SellsyClient
 from tests.integration.importer.test_import_flow import data_of
-from tests.integration.importer.test_import_sandbox import run_to_end
 
 pytestmark = pytest.mark.slow  # long: scheduled first (tests/fixtures/ordering.py)
 
@@ -32,12 +31,10 @@ def renewing_client(sb: Any) -> tuple[SellsyClient, LocalTokenProvider]:
 
 
 def test_import_through_ten_percent_faults_equals_a_clean_run(
-    sandbox_factory: Any, aws: Any, reliability_report: list[dict[str, Any]]
+    reference_import: Any, reliability_report: list[dict[str, Any]]
 ) -> None:
-    sb = sandbox_factory(seed=11, size=260)
-    clean = f"clean{uuid.uuid4().hex[:6]}"
-    assert run_to_end(clean, sb)["status"] == "done"
-    reference = data_of(clean)
+    sb = reference_import.fresh_sandbox()
+    reference = reference_import.data  # the clean run of this sandbox (tests/fixtures/imports.py)
 
     client, tokens = renewing_client(sb)
     revoked: list[tuple[str, int]] = []

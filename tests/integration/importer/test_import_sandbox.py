@@ -1,4 +1,9 @@
-"""The import against the Sellsy sandbox (real HTTP) and the moto server: issue #5's acceptance checks."""
+"""The import against the Sellsy sandbox (real HTTP) and the moto server: issue #5's acceptance checks.
+
+The clean import of the sandbox (seed 5, size 210: three pages of invoices, for the crash test to aim at
+page 3) is made once per session by the ``reference_import`` fixture (tests/fixtures/imports.py): the tests
+check it, compare with it, or start from a copy of what it stored instead of importing again.
+"""
 
 from __future__ import annotations
 
@@ -12,27 +17,18 @@ from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.flows.importer.run import ImportDeps, run_chunk
-from bridge.sellsy.auth import StaticTokenProvider
-from bridge.sellsy.client import SellsyClient
-from tests.integration.importer.test_import_flow import Crash, data_of, prices_turn, stream_records
+from tests.fixtures.imports import import_to_end, sandbox_client, v2_calls
+from tests.integration.importer.test_import_flow import Crash, data_of, prices_turn
 
 pytestmark = pytest.mark.slow  # long: scheduled first (tests/fixtures/ordering.py)
 
-SIZE = 210  # 3 pages of invoices (the crash test aims at page 3)
 
-
-def client_for(sb: Any) -> SellsyClient:
-    return SellsyClient(sb.api_url, StaticTokenProvider(sb.access_token()), backoff_base=0.01)
+def client_for(sb: Any) -> Any:
+    return sandbox_client(sb)
 
 
 def run_to_end(account_id: str, sb: Any, bucket: str | None = None, **kw: Any) -> dict[str, Any]:
-    deps = ImportDeps(client=client_for(sb), base_currency="EUR", export_bucket=bucket, **kw)
-    answer: dict[str, Any] = {}
-    for _ in range(500):
-        answer = run_chunk(account_id, deps, run_id=answer.get("run_id"))
-        if answer["done"]:
-            return answer
-    raise AssertionError("import never finished")
+    return import_to_end(account_id, client_for(sb), bucket, **kw)
 
 
 def new_account() -> str:
@@ -40,19 +36,14 @@ def new_account() -> str:
 
 
 def api_calls(sb: Any) -> dict[str, int]:
-    return {k: v for k, v in sb.calls()["routes"].items() if " /v2" in k}
+    return v2_calls(sb)
 
 
-@pytest.fixture
-def sb(sandbox_factory: Any, aws: Any) -> Any:
-    return sandbox_factory(seed=5, size=SIZE)
-
-
-def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
-    account = new_account()
-    answer = run_to_end(account, sb, aws.env["REPORTS_BUCKET"])
+def test_full_import_equals_sandbox_data_through_the_mapping(reference_import):
+    ref = reference_import  # a clean import of this sandbox into a new account, exports on
+    answer = ref.answer
     assert answer["status"] == "done", answer
-    state = sb.state()
+    state = ref.fresh_sandbox().state()
     converter = BaseCurrencyConverter("EUR")
     links = {link["credit_note_id"]: link["invoice_ids"] for link in state["credit_note_links"]}
 
@@ -60,8 +51,8 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
         ("invoice", revenue.INVOICES, state["invoices"]),
         ("credit_note", revenue.CREDIT_NOTES, state["creditnotes"]),
     ):
-        stored_docs = stream_records(account, stream)
-        stored_lines = stream_records(account, revenue.LINE_STREAM[stream])
+        stored_docs = ref.records[stream]
+        stored_lines = ref.records[revenue.LINE_STREAM[stream]]
         expected_lines = set()
         for doc in docs:
             key, data, lines = revenue.map_document(kind, doc, converter, links.get(doc["id"], []))
@@ -87,7 +78,7 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
         assert set(stored_docs) == {str(d["id"]) for d in docs}
         assert set(stored_lines) == expected_lines
 
-    products = stream_records(account, revenue.PRODUCTS)
+    products = ref.records[revenue.PRODUCTS]
     live = {
         str(i["id"]): i
         for i in state["items"]
@@ -98,23 +89,18 @@ def test_full_import_equals_sandbox_data_through_the_mapping(sb, aws):
     for key, item in live.items():
         expected = revenue.MAPPINGS[revenue.PRODUCTS].map({"item": item})
         assert revenue.stable_hash(products[key]["data"]) == revenue.stable_hash(expected)
-    customers = stream_records(account, revenue.CUSTOMERS)
+    customers = ref.records[revenue.CUSTOMERS]
     assert len(customers) == len(state["companies"]) + len(state["individuals"])
-    assert len(stream_records(account, revenue.PRICES)) >= len(live)
+    assert len(ref.records[revenue.PRICES]) >= len(live)
 
     summary = answer["progress"]
     assert summary["calls_429"] == 0
-    s3 = aws.client("s3")
-    keys = [
-        o["Key"] for o in s3.list_objects_v2(Bucket=aws.env["REPORTS_BUCKET"], Prefix=f"exports/{account}/")["Contents"]
-    ]
-    assert len(keys) == len(revenue.STREAMS) + 1  # + reconciliation.json
+    assert len(ref.export_keys) == len(revenue.STREAMS) + 1  # + reconciliation.json
 
 
-def test_five_crashes_at_random_pages_end_identical_to_a_clean_run(sb, aws):
-    clean = new_account()
-    run_to_end(clean, sb)
-    reference = data_of(clean)
+def test_five_crashes_at_random_pages_end_identical_to_a_clean_run(reference_import):
+    sb = reference_import.fresh_sandbox()
+    reference = reference_import.data  # the clean run
     rng = random.Random(2026)
     candidates = [
         ("customers:company", 1),
@@ -144,11 +130,10 @@ def test_five_crashes_at_random_pages_end_identical_to_a_clean_run(sb, aws):
         assert data_of(account) == reference, f"attempt {attempt}: crash at {target}"
 
 
-def test_rerun_after_one_percent_change_makes_only_the_needed_calls(sb, aws):
-    account = new_account()
-    sb.reset_calls()
-    run_to_end(account, sb)
-    first = sum(api_calls(sb).values())
+def test_rerun_after_one_percent_change_makes_only_the_needed_calls(reference_import):
+    sb = reference_import.fresh_sandbox()
+    account = reference_import.restore()  # as the clean run left it
+    first = sum(reference_import.calls.values())  # what the clean run called
     changed = sb.act_mutate(0.01, "invoice", salt=1)
     sb.reset_calls()
     run_to_end(account, sb)
@@ -170,9 +155,9 @@ def test_rerun_after_one_percent_change_makes_only_the_needed_calls(sb, aws):
     assert first >= 10 * total, (first, total)
 
 
-def test_locked_fields_survive_a_resync_that_changes_them(sb, aws):
-    account = new_account()
-    run_to_end(account, sb)
+def test_locked_fields_survive_a_resync_that_changes_them(reference_import):
+    sb = reference_import.fresh_sandbox()
+    account = reference_import.restore()  # as the clean run left it
     invoice = next(d for d in sb.state()["invoices"] if d["status"] == "due")
     records_repo.patch_fields(account, revenue.INVOICES, str(invoice["id"]), {"status": "disputed"})
     sb.act_edit_invoice(invoice["id"], status="paid", amount="999.99")
@@ -186,9 +171,9 @@ def test_locked_fields_survive_a_resync_that_changes_them(sb, aws):
     assert answer["progress"]["counters"]["invoices"]["updated"] >= 1
 
 
-def test_document_deleted_in_sellsy_stays_and_is_marked(sb, aws):
-    account = new_account()
-    run_to_end(account, sb)
+def test_document_deleted_in_sellsy_stays_and_is_marked(reference_import):
+    sb = reference_import.fresh_sandbox()
+    account = reference_import.restore()  # as the clean run left it
     victim = sb.state()["invoices"][3]["id"]
     sb.act_delete_document("invoice", victim)
     answer = run_to_end(account, sb)
@@ -200,22 +185,22 @@ def test_document_deleted_in_sellsy_stays_and_is_marked(sb, aws):
     assert answer["progress"]["counters"]["invoices"]["not_seen"] == 1
 
 
-def test_daily_reserve_stops_cleanly_and_the_next_run_resumes(sb, aws):
+def test_daily_reserve_stops_cleanly_and_the_next_run_resumes(reference_import):
+    sb = reference_import.fresh_sandbox()
     account = new_account()
     sb.set_quotas(per_day=60)
-    client = SellsyClient(sb.api_url, StaticTokenProvider(sb.access_token()), daily_reserve=10, backoff_base=0.01)
+    client = sandbox_client(sb, daily_reserve=10)
     deps = ImportDeps(client=client, base_currency="EUR", export_bucket=None)
     answer = run_chunk(account, deps)
     assert answer["done"] and answer["status"] == "quota_reserve_reached", answer
     sb.set_quotas(per_day=None)
     resumed = run_to_end(account, sb)
     assert resumed["run_id"] == answer["run_id"] and resumed["status"] == "done"
-    clean = new_account()
-    run_to_end(clean, sb)
-    assert data_of(account) == data_of(clean)
+    assert data_of(account) == reference_import.data  # the clean run
 
 
-def test_revoked_token_stops_cleanly_as_needs_reconnect(sb, aws):
+def test_revoked_token_stops_cleanly_as_needs_reconnect(sandbox_factory, aws):
+    sb = sandbox_factory(seed=5, size=10)  # its own: every token it issued is revoked
     account = new_account()
     reconnect: list[tuple[str, str]] = []
     deps = ImportDeps(
