@@ -3,21 +3,26 @@
 Sellsy limits requests per account per second, minute, day and/or month, counts every request (failed
 ones too), answers ``X-Quota-Remaining-By-<Window>`` and refuses with 429 as soon as one window is empty.
 It does not say where its windows start, whether they are fixed or sliding, nor that a 429 carries the
-headers or a ``Retry-After``. So the governor assumes none of it:
+headers or a ``Retry-After``. So the governor assumes none of it, and never sends a request its model
+says may be refused (it does not probe while it has figures):
 
-- **Second and minute (paced).** The latest answered figure is the server's room when that request was
-  counted. From then on, each request we send uses one slot, and each request of ours that the figure
-  counted frees one once it is older than the window: a sliding window frees exactly these, a fixed
-  window frees all of them at its turn, which comes earlier. Requests sent before the last turn seen
-  (a jump of the figure) free nothing: a fixed window that already ended counted them. Room = latest
-  figure + ours aged out since - ours sent since. This is never too generous for any window shape.
-- **Turns.** A fixed window aligned on the clock (what the header names suggest) frees more at once:
-  when a window is blocked, one probe request is sent just after the clock's turn. If its answer shows
-  the jump, the alignment is confirmed and used; if not (sliding or offset windows), it is not probed
-  again. Without any figure (first call, after a pause) one request at a time is sent until one answers.
-- **429.** Its headers, when present, are figures like any other. A header-less 429 marks the windows the
-  model thought nearly empty as empty; when none was, the second first, then the minute on a second 429
-  in a row. ``Retry-After`` (seconds or an HTTP date) pauses every thread, then one probe goes first.
+- **Second and minute (paced).** Each answered figure F of a request Q bounds the room now:
+  F + (ours that Q surely counted and that have surely left any window since) - (ours that Q may not
+  have counted and that are still in a window). "Surely counted": answered before Q was sent, and
+  not older than the window. "Surely left": answered more than a window ago (a sliding window frees a
+  request one window after it was counted, a fixed one earlier). The room is the lowest bound of the
+  figures still informative: answers arrive in any order, so a figure is only dropped once a request
+  sent after its answer has answered too.
+- **Turns.** A figure higher than any sliding ageing of ours can explain means a fixed window turned
+  (or another client's requests aged out): requests from before it then free nothing any more. This
+  only ever lowers the room.
+- **429 without figures.** It is taken as a figure 0 on the windows the model thought nearly empty;
+  when none was, the second first, then the minute on a second 429 in a row. The refused request
+  itself (counted too) then frees its slot one window later, and the next answer has figures again.
+- **No figures at all** (a server that sends none): unlimited until a 429, then paced on the number of
+  ours the window held when it refused (one less), raised by one after every ``_RAISE_AFTER`` answers
+  without a 429: the only probing, at most about one 429 in ``_RAISE_AFTER`` calls.
+- ``Retry-After`` (seconds or an HTTP date) pauses every thread, then one request goes first.
 - **Day and month** are not paced: reaching the account's reserve stops the run cleanly. Their figures
   are re-learned every 10 minutes (Sellsy's timezone decides where a day starts).
 
@@ -30,7 +35,6 @@ import itertools
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,177 +43,173 @@ from typing import Any
 
 from bridge.sellsy.errors import QuotaReserveReached
 
-# Longer than any request can take (timeouts): a reservation older than this is forgotten.
+# Longer than any request can take (timeouts): an unanswered reservation older than this is forgotten.
 _STALE_SECONDS = 120.0
-# Sent after a clock turn so the probe lands in the new window (clock granularity, server rounding).
-_TURN_MARGIN_SECONDS = 0.01
 # A header-less 429 blames the windows with at most this many slots left in the model.
 _NEARLY_EMPTY = 3
+# Without any figure from the server, the learned limit is raised by one after this many clean answers.
+_RAISE_AFTER = 200
 
 HEADER_PREFIX = "x-quota-remaining-by-"
 
 
 @dataclass
-class _Known:
-    """The latest answered figure of a paced window."""
+class _Send:
+    rid: int
+    sent_at: float
+    sent_seq: int  # order of events: clocks cannot order what happens within one tick
+    answered_at: float | None = None  # None: in flight
+    answered_seq: int | None = None
 
-    id: int  # reservation it answered
+    def answered_before(self, seq: int) -> bool:
+        return self.answered_seq is not None and self.answered_seq < seq
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """What one answer said: ``remaining`` slots after its request was counted (between send and answer)."""
+
+    rid: int
     remaining: int
     sent_at: float
-    blamed: bool = False  # no figure: a 429 without headers was put on this window
+    answered_at: float
+    sent_seq: int
+    answered_seq: int
 
 
 class _Paced:
     """A per-second or per-minute limit, whatever Sellsy's window shape (fixed, offset or sliding)."""
 
-    def __init__(self, name: str, length: float, base_margin: float) -> None:
+    def __init__(self, name: str, length: float, margin: float) -> None:
         self.name = name
         self.length = length
-        self.base_margin = base_margin  # seconds an aged request is still held (arrival skew)
-        self.sends: deque[tuple[int, float]] = deque()  # (reservation id, sent at), oldest first, ids dense
-        self.in_flight: dict[int, float] = {}
-        self.known: _Known | None = None
-        self.aged = 0  # requests counted in ``known`` that have aged out since
-        self.aligned: bool | None = None  # None: not known yet (probed when blocked); False: never probe
-        self.probe: int | None = None  # reservation id of the clock-turn probe in flight
-        self.fresh_from: float | None = None  # after a pause: figures sent before this are stale
-        self.unmetered = 0  # answers without a figure while none is known
-        self.delays: dict[int, float] = {}  # reservation id -> its round trip, once answered
-        self.window_start: float | None = None  # send time of the first answer after the last seen turn
-        self.peak = 0  # highest figure seen + 1: about the limit
+        self.margin = margin  # server rounding: a request is held this much longer than the window
+        self.events = itertools.count()
+        self.sends: dict[int, _Send] = {}  # ours, by reservation id (ascending: dicts keep insertion order)
+        self.figures: list[_Figure] = []  # the figures still informative (see the module's notes)
+        self.turn_after = float("-inf")  # ours sent before this free nothing: a turn came after them
+        self.metered = False  # the server answered a figure for this window at least once
+        self.answers_without_figure = 0
+        self.learned: int | None = None  # limit learned from 429s when the server gives no figures
+        self.clean_answers = 0
+        self.fresh_from: float | None = None  # after a Retry-After pause: one request first, then figures
 
-    def margin(self, latency: float) -> float:
-        return min(max(self.base_margin, latency), self.length / 4)
+    # -- the model --------------------------------------------------------------------------------
+    def _left_by(self, send: _Send, now: float) -> bool:
+        return send.answered_at is not None and send.answered_at + self.length + self.margin <= now
 
-    def _counted_in_known(self, rid: int, sent_at: float) -> bool:
-        """Whether the latest figure surely counts this request, so its ageing out may free a slot.
+    def _bound(self, figure: _Figure, now: float) -> int:
+        credits = unsure = 0
+        oldest_counted = figure.answered_at - self.length  # sent after this: surely still counted by it
+        for send in self.sends.values():
+            left = self._left_by(send, now)
+            counted = send.rid == figure.rid or send.answered_before(figure.sent_seq)
+            if counted:
+                if left and send.sent_at >= self.turn_after and send.sent_at > oldest_counted:
+                    credits += 1
+            elif not left:
+                unsure += 1
+        return figure.remaining + credits - unsure
 
-        Requests older than the last turn seen (a jump of the figure) belong to a fixed window that
-        already ended: their ageing frees nothing.
-        """
-        known = self.known
-        if known is None or rid > known.id or sent_at <= known.sent_at - self.length + self.base_margin:
-            return False
-        return self.window_start is None or sent_at >= self.window_start
-
-    def _frees_at(self, rid: int, sent_at: float, latency: float) -> float:
-        """When a request surely left a sliding window: its own round trip bounds when it was counted."""
-        delay = self.delays.get(rid)
-        return sent_at + self.length + self.base_margin + (latency if delay is None else delay)
-
-    def trim(self, now: float, latency: float) -> None:
-        while self.sends and self.sends[0][0] not in self.in_flight:
-            rid, sent_at = self.sends[0]
-            if self._frees_at(rid, sent_at, latency) > now:
-                break
-            self.sends.popleft()
-            self.delays.pop(rid, None)
-            if self._counted_in_known(rid, sent_at):
-                self.aged += 1
-        for stale in [rid for rid, at in self.in_flight.items() if now - at > _STALE_SECONDS]:
-            del self.in_flight[stale]
-
-    def modeled_room(self) -> int:
-        """Latest figure + ours aged out since - ours sent since - ours in flight that it may not count."""
-        known = self.known
-        assert known is not None
-        sent_since = 0
-        if self.sends:
-            newest, oldest = self.sends[-1][0], self.sends[0][0]
-            sent_since = max(newest - max(known.id, oldest - 1), 0)
-        unsure = sum(1 for rid in self.in_flight if rid <= known.id)
-        return known.remaining + self.aged - sent_since - unsure
+    def _own_in_window(self, now: float) -> int:
+        return sum(1 for send in self.sends.values() if not self._left_by(send, now))
 
     def room(self, now: float) -> int | None:
-        """Requests that may leave now; None: this window is not metered (no figure ever answered)."""
-        if self.known is None and self.unmetered >= 3:
-            return None
-        if self.known is None or (self.fresh_from is not None and now >= self.fresh_from):
-            return 1 - len(self.in_flight)  # no figure to trust: one at a time until an answer
-        room = self.modeled_room()
-        # A window blamed for a header-less 429 is not probed: the probe would most likely be refused too.
-        probing = self.aligned is not False and self.probe is None and not self.known.blamed
-        if room <= 0 and probing and now >= self.clock_turn():
-            return 1 - len(self.in_flight)  # may be a fresh fixed window: one probe
-        return room
+        """Requests that may leave now; None: not limited (no figure and no 429 so far)."""
+        in_flight = sum(1 for send in self.sends.values() if send.answered_at is None)
+        if self.fresh_from is not None and now >= self.fresh_from:
+            return 1 - in_flight  # after a pause the server said to take: one request, then figures
+        if self.figures:
+            return min(self._bound(figure, now) for figure in self.figures)
+        if self.learned is not None:
+            return self.learned - self._own_in_window(now)
+        if self.metered or self.answers_without_figure < 3:
+            return 1 - in_flight  # no figure yet: one at a time until one answers
+        return None
 
-    def clock_turn(self) -> float:
-        assert self.known is not None
-        return (self.known.sent_at // self.length + 1) * self.length + _TURN_MARGIN_SECONDS
-
-    def wake(self, now: float, latency: float) -> float:
-        """When room may appear without an answer: the next own request ageing out, or the clock turn."""
+    def wake(self, now: float) -> float:
+        """When room may appear without an answer: the next of ours to leave the window."""
         candidates = [now + self.length]
-        if self.known is not None:
-            oldest = next((rid for rid, at in self.sends if self._counted_in_known(rid, at)), None)
-            if oldest is not None:
-                sent_at = next(at for rid, at in self.sends if rid == oldest)
-                candidates.append(self._frees_at(oldest, sent_at, latency))
-            if self.aligned is not False and self.probe is None and not self.known.blamed:
-                candidates.append(self.clock_turn())
+        for send in self.sends.values():
+            if send.answered_at is not None:
+                leaves = send.answered_at + self.length + self.margin
+                if leaves > now:
+                    candidates.append(leaves)
         if self.fresh_from is not None and self.fresh_from > now:
             candidates.append(self.fresh_from)
-        return max(min(candidates), now)
+        return min(candidates)
+
+    def trim(self, now: float) -> None:
+        """Forget ours that no figure can count any more, and reservations that never answered."""
+        horizon = min((figure.sent_at for figure in self.figures), default=now) - self.length - self.margin
+        for rid in [rid for rid, send in self.sends.items() if self._forgettable(send, now, horizon)]:
+            del self.sends[rid]
+
+    def _forgettable(self, send: _Send, now: float, horizon: float) -> bool:
+        if send.answered_at is None:
+            return now - send.sent_at > _STALE_SECONDS
+        return self._left_by(send, now) and send.answered_at < horizon
 
     def reserve(self, rid: int, now: float) -> None:
-        paused = self.fresh_from is not None and now >= self.fresh_from
-        if self.known is not None and self.probe is None and not paused and self.modeled_room() <= 0:
-            self.probe = rid  # sent on the clock-turn allowance: its answer tells whether the turn is real
-        self.sends.append((rid, now))
-        self.in_flight[rid] = now
+        self.sends[rid] = _Send(rid, now, next(self.events))
 
-    def _ageing_by(self, moment: float, latency: float) -> int:
-        """At most how many requests of the latest figure a sliding window has freed by ``moment``."""
-        known = self.known
-        if known is None:
-            return 0
-        since = known.sent_at - self.length - self.margin(latency)  # maybe still counted by the figure
-        return sum(
-            1
-            for rid, at in self.sends
-            if since < at <= moment - self.length
-            and rid <= known.id
-            and (self.window_start is None or at >= self.window_start)
-        )
-
-    def learn(self, rid: int, sent_at: float, remaining: int | None, now: float, latency: float) -> None:
-        self.in_flight.pop(rid, None)
-        self.delays[rid] = max(now - sent_at, 0.0)
-        was_probe = self.probe == rid
-        if was_probe:
-            self.probe = None
+    # -- answers ----------------------------------------------------------------------------------
+    def learn(self, rid: int, remaining: int | None, now: float) -> None:
+        send = self.sends.get(rid)
+        if send is None:
+            return  # forgotten (stale): its answer tells nothing reliable
+        send.answered_at, send.answered_seq = now, next(self.events)
+        if self.fresh_from is not None and send.sent_at >= self.fresh_from:
+            self.fresh_from = None  # the first answer since the pause: the model holds again
         if remaining is None:
-            if self.known is None:
-                self.unmetered += 1
+            if not self.metered:
+                self.answers_without_figure += 1
+                self._clean_answer()
             return
-        self.peak = max(self.peak, remaining + 1)
-        known = self.known
-        if known is None or rid > known.id:
-            if known is not None:
-                without_turn = known.remaining + self.aged + self._ageing_by(now, latency) - (rid - known.id)
-                # A turn refills a fixed window at once; a sliding window refills gradually.
-                jumped = remaining > without_turn + max(2, remaining // 10) and 2 * remaining >= self.peak
-                if jumped:
-                    self.window_start = sent_at  # a fixed window turned before this request
-                if was_probe:
-                    self.aligned = jumped
-            self.known, self.aged = _Known(rid, remaining, sent_at), 0
-            if self.fresh_from is not None and sent_at >= self.fresh_from:
-                self.fresh_from = None
-        else:
-            if was_probe:
-                self.aligned = False
-            if remaining < known.remaining:
-                known.remaining = remaining  # an older request answered later: keep the lower figure
+        self.metered, self.learned = True, None
+        figure = _Figure(rid, remaining, send.sent_at, now, send.sent_seq, int(send.answered_seq or 0))
+        dominated = [old for old in self.figures if old.answered_seq < figure.sent_seq]
+        if any(figure.remaining > self._most_without_turn(old, figure) for old in dominated):
+            self.turn_after = figure.sent_at
+        self.figures = [old for old in self.figures if old not in dominated] + [figure]
 
-    def refused(self, rid: int, sent_at: float, now: float, latency: float) -> None:
-        """A 429 blamed on this window: nothing was left when the request was counted."""
-        self.learn(rid, sent_at, 0, now, latency)
-        if self.known is not None and self.known.id == rid:
-            self.known.blamed = True
+    def _most_without_turn(self, old: _Figure, new: _Figure) -> int:
+        """The highest figure ``new`` can answer if no window turned since ``old``: every one of ours that
+        may have been counted by ``old`` and left since did leave, and only what surely came between
+        was counted in between."""
+        left = between = 0
+        for send in self.sends.values():
+            if send.sent_seq < old.answered_seq and send.sent_at + self.length - self.margin <= new.answered_at:
+                left += 1
+            if send.rid == new.rid or (send.sent_seq > old.answered_seq and send.answered_before(new.sent_seq)):
+                between += 1
+        return old.remaining + left - between
 
-    def nearly_empty(self) -> bool:
-        return self.known is not None and self.modeled_room() <= _NEARLY_EMPTY
+    def refused(self, rid: int, now: float) -> None:
+        """A 429 without figures blamed on this window: nothing was left when it was counted."""
+        if self.metered:
+            self.learn(rid, 0, now)
+            return
+        send = self.sends.get(rid)
+        held = self._own_in_window(now) - 1  # ours the window held when it refused this one
+        if send is not None:
+            send.answered_at, send.answered_seq = now, next(self.events)
+        self.learned = max(1, min(held, self.learned if self.learned is not None else held) - 1)
+        self.clean_answers = 0
+
+    def _clean_answer(self) -> None:
+        if self.learned is None:
+            return
+        self.clean_answers += 1
+        if self.clean_answers >= _RAISE_AFTER:
+            self.learned, self.clean_answers = self.learned + 1, 0
+
+    def nearly_empty(self, now: float) -> bool:
+        """Whether the model had this window close to empty (a window it knows nothing of is not)."""
+        if not self.figures and self.learned is None:
+            return False
+        room = self.room(now)
+        return room is not None and room <= _NEARLY_EMPTY
 
 
 @dataclass
@@ -286,7 +286,6 @@ class QuotaGovernor:
         self._budgets = {name: _Budget(name) for name in self.BUDGETS}
         self._pause_until = 0.0
         self._ids = itertools.count(1)
-        self._latencies: deque[float] = deque(maxlen=50)
         self._headerless_429_in_a_row = 0
         self._last_blamed: tuple[str, ...] = ()
         self.stats = QuotaStats()
@@ -316,9 +315,6 @@ class QuotaGovernor:
                         self._lock.acquire()
                 self.stats.waited_seconds += max(self._clock() - now, 0.0)
 
-    def _latency(self) -> float:
-        return max(self._latencies, default=0.0)
-
     def _wake_time(self, now: float, daily_reserve: int) -> float | None:
         for name, budget in self._budgets.items():
             budget.roll(now)
@@ -330,13 +326,12 @@ class QuotaGovernor:
                 )
         if self._pause_until > now:
             return self._pause_until
-        latency = self._latency()
         wake: float | None = None
         for window in self._paced.values():
-            window.trim(now, latency)
+            window.trim(now)
             room = window.room(now)
             if room is not None and room <= 0:
-                wake = max(wake or 0.0, window.wake(now, latency))
+                wake = max(wake or 0.0, window.wake(now))
         return wake
 
     def _reserve(self, now: float) -> Reservation:
@@ -361,16 +356,14 @@ class QuotaGovernor:
             due = bool(remaining) and self._reporter is not None and now >= self._next_report
             if due:
                 self._next_report = now + self._report_every
-            self._latencies.append(max(now - reservation.sent_at, 0.0))
-            latency = self._latency()
             if status == 429:
                 self.stats.responses_429 += 1
-            blamed = self._blame_429() if status == 429 and not remaining else ()
+            blamed = self._blame_429(now) if status == 429 and not remaining else ()
             for name, window in self._paced.items():
                 if name in blamed:
-                    window.refused(reservation.id, reservation.sent_at, now, latency)
+                    window.refused(reservation.id, now)
                 else:
-                    window.learn(reservation.id, reservation.sent_at, remaining.get(name), now, latency)
+                    window.learn(reservation.id, remaining.get(name), now)
             if status != 429:
                 self._headerless_429_in_a_row, self._last_blamed = 0, ()
             for name, budget in self._budgets.items():
@@ -387,12 +380,12 @@ class QuotaGovernor:
         if report is not None and self._reporter is not None:
             self._reporter(report)  # outside the lock; a reporter never raises (see bridge.sellsy.factory)
 
-    def _blame_429(self) -> tuple[str, ...]:
+    def _blame_429(self, now: float) -> tuple[str, ...]:
         """Which windows a 429 without figures is about (see the module's notes). A window blamed for
         the previous 429 in a row had its wait: blaming it again would wait for ever on the wrong one."""
         self._headerless_429_in_a_row += 1
         suspects = tuple(
-            name for name, window in self._paced.items() if window.nearly_empty() and name not in self._last_blamed
+            name for name, window in self._paced.items() if window.nearly_empty(now) and name not in self._last_blamed
         )
         if not suspects:
             suspects = ("second",) if self._headerless_429_in_a_row == 1 else tuple(self._paced)
@@ -412,6 +405,14 @@ class QuotaGovernor:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return self.stats.as_dict()
+
+    def room(self, window: str) -> int | None:
+        """What the model lets leave now in ``window`` ("second" or "minute"); None: not limited."""
+        with self._lock:
+            now = self._clock()
+            paced = self._paced[window]
+            paced.trim(now)
+            return paced.room(now)
 
 
 def parse_remaining(headers: Mapping[str, str]) -> dict[str, int]:

@@ -14,11 +14,6 @@ from tests.integration.sellsy.helpers import local_client, request_violations
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known regression: the quota governor rewritten for unaligned and sliding windows probes after its "
-    "clock turns and meets 1-2 429s here; the zero-429 bar of a clean run is open again",
-    strict=False,
-)
 def test_four_threads_share_a_10_per_second_quota_without_a_429(sandbox_factory: Callable[..., Sandbox]) -> None:
     sb = sandbox_factory(SandboxConfig(seed=31, size=40, quotas=QuotaConfig(per_second=10)))
     client = local_client(sb)  # one client per execution environment, shared by the threads

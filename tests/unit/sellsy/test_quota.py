@@ -1,4 +1,4 @@
-"""Quota governor with a fake clock: reservation, pacing on headers, 429 pauses, daily reserve."""
+"""Quota governor decisions on an injected clock: reservation, pacing on figures, 429s, pauses, daily reserve."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from bridge.sellsy.errors import QuotaReserveReached
-from bridge.sellsy.quota import QuotaGovernor, emit_quota_metrics, http_date, parse_remaining, parse_retry_after
+from bridge.sellsy.quota import (
+    _RAISE_AFTER,
+    QuotaGovernor,
+    emit_quota_metrics,
+    http_date,
+    parse_remaining,
+    parse_retry_after,
+)
 
 
 class FakeTime:
@@ -37,6 +44,13 @@ def headers(second: int, minute: int = 500, day: int = 10_000) -> dict[str, str]
 
 def governor(fake: FakeTime) -> QuotaGovernor:
     return QuotaGovernor(clock=fake.clock, sleep=fake.sleep, jitter=lambda: 0.0)
+
+
+def room(quota: QuotaGovernor, window: str = "second") -> int:
+    """The model's room now, for a window that is limited."""
+    value = quota.room(window)
+    assert value is not None
+    return value
 
 
 def test_parse_headers_is_case_insensitive_and_ignores_junk() -> None:
@@ -74,28 +88,13 @@ def test_one_request_at_a_time_until_a_figure_is_known() -> None:
     assert len(fake.sleeps) == 1
 
 
-def test_empty_window_waits_for_the_clock_turn_probe_then_learns_alignment() -> None:
+def test_an_empty_window_with_figures_is_not_probed_at_the_clock_turn() -> None:
     fake = FakeTime(1_000.2)
     quota = governor(fake)
     quota.record(quota.acquire(), headers(second=0), status=200)
-    probe = quota.acquire()
-    assert 1_001.0 <= fake.now < 1_001.2  # one probe just after the clock's turn
-    quota.record(probe, headers(second=9), status=200)  # the window refilled: fixed and aligned
-    assert quota._paced["second"].aligned is True
-
-
-def test_a_probe_that_meets_a_full_window_stops_probing_and_waits_for_own_requests_to_age() -> None:
-    fake = FakeTime(1_000.2)
-    quota = governor(fake)
-    sent = [quota.acquire() for _ in range(1)]
-    quota.record(sent[0], headers(second=5, minute=1), status=200)
-    quota.record(quota.acquire(), headers(second=5, minute=0), status=200)  # sent at 1000.2
-    probe = quota.acquire()  # at the clock's minute turn
-    assert 1_020.0 <= fake.now < 1_020.2
-    quota.record(probe, headers(second=5, minute=0), status=200)  # no refill: sliding or offset window
-    assert quota._paced["minute"].aligned is False
-    quota.acquire()  # now only the ageing of the requests counted frees room: 60 s after the first
-    assert fake.now >= 1_060.2
+    quota.acquire()
+    # Not at 1001.0 (the clock's turn, which may not be the server's): when our request surely left.
+    assert fake.now >= 1_001.2 + 0.01
 
 
 def test_in_flight_requests_count_before_their_answers() -> None:
@@ -104,6 +103,7 @@ def test_in_flight_requests_count_before_their_answers() -> None:
     quota.record(quota.acquire(), headers(second=2), status=200)
     pending = [quota.acquire(), quota.acquire()]
     assert fake.sleeps == []
+    assert room(quota, "second") == 0
 
     def answers() -> None:
         for reservation in pending:
@@ -114,15 +114,49 @@ def test_in_flight_requests_count_before_their_answers() -> None:
     assert len(fake.sleeps) >= 1
 
 
-def test_answers_in_any_order_keep_the_lowest_figure() -> None:
+def test_answers_in_any_order_keep_the_lowest_bound() -> None:
+    # Three requests in flight together; Sellsy counted them in the order 3, 2, 1 (their figures say so),
+    # and the answers arrive in the order 1, 3, 2. Nothing is left, whatever the order of arrival.
     fake = FakeTime(1_000.1)
     quota = governor(fake)
+    quota.record(quota.acquire(), headers(second=3), status=200)
     first, second, third = quota.acquire(), quota.acquire(), quota.acquire()
-    quota.record(second, headers(second=8), status=200)
-    quota.record(first, headers(second=9), status=200)  # a late answer of an earlier request: no more room
-    assert quota._paced["second"].modeled_room() == 7  # 8 left, the third still in flight
-    quota.record(third, headers(second=7), status=200)
-    assert quota._paced["second"].modeled_room() == 7
+    quota.record(first, headers(second=0), status=200)
+    quota.record(third, headers(second=2), status=200)
+    assert room(quota, "second") <= 0
+    quota.record(second, headers(second=1), status=200)
+    assert room(quota, "second") <= 0
+    fake.now = 1_001.0  # still inside a window of any shape: no room appears
+    assert room(quota, "second") <= 0
+
+
+def test_a_refill_no_ageing_explains_is_a_turn_and_older_requests_free_nothing_after_it() -> None:
+    fake = FakeTime(1_000.2)
+    quota = governor(fake)
+    for remaining in (9, 8, 7, 6, 5):
+        quota.record(quota.acquire(), headers(second=remaining), status=200)
+    fake.now = 1_000.9
+    for remaining in (4, 3, 2, 1, 0):
+        quota.record(quota.acquire(), headers(second=remaining), status=200)
+    after_turn = quota.acquire()  # once the first five left any window: 1001.21
+    assert fake.now >= 1_001.21
+    quota.record(after_turn, headers(second=9), status=200)  # 9 where sliding ageing allows 4: a turn
+    fake.now = 1_001.95  # the five sent at 1000.9 left too, but the new window never counted them
+    assert room(quota, "second") == 9
+
+
+def test_a_refill_that_ageing_explains_keeps_crediting_what_the_figure_counted() -> None:
+    fake = FakeTime(1_000.2)
+    quota = governor(fake)
+    for moment, remaining in ((1_000.2, 2), (1_000.6, 1), (1_000.8, 0)):
+        fake.now = moment
+        quota.record(quota.acquire(), headers(second=remaining), status=200)
+    quota.record(quota.acquire(), headers(second=0), status=200)  # once the first left: a sliding window
+    assert 1_001.21 <= fake.now < 1_001.3
+    fake.now = 1_001.65  # the one of 1000.6 left too, and the last figure had counted it
+    assert room(quota, "second") == 1
+    fake.now = 1_001.85
+    assert room(quota, "second") == 2
 
 
 def test_daily_reserve_stops_cleanly() -> None:
@@ -162,20 +196,55 @@ def test_headerless_429_blames_the_nearly_empty_window() -> None:
     quota.record(quota.acquire(), headers(second=9, minute=2), status=200)
     refused = quota.acquire()
     quota.record(refused, {}, status=429)
-    minute = quota._paced["minute"]
-    assert minute.known is not None and minute.known.remaining == 0
-    assert quota._paced["second"].known.remaining == 9  # type: ignore[union-attr]
+    assert room(quota, "minute") == 0
+    assert room(quota, "second") == 8  # the refused request counted there too
 
 
 def test_headerless_429_with_no_suspect_blames_the_second_then_the_minute() -> None:
     fake = FakeTime(1_000.4)
     quota = governor(fake)
     quota.record(quota.acquire(), headers(second=9, minute=100), status=200)
+    first = quota.acquire()
+    quota.record(first, {}, status=429)
+    assert room(quota, "second") == 0
+    assert room(quota, "minute") == 99  # the refused request counted too
+    quota.record(quota.acquire(), {}, status=429)  # a second later: the second was not it
+    assert fake.now >= first.sent_at + 1.01
+    assert room(quota, "minute") <= 0
+
+
+def test_a_full_window_met_without_figures_costs_two_429s_then_waits_a_whole_minute() -> None:
+    # Another client used the minute's quota; Sellsy refuses without figures: nothing is probed after.
+    fake = FakeTime(1_000.4)
+    quota = governor(fake)
     quota.record(quota.acquire(), {}, status=429)
-    assert quota._paced["second"].known.remaining == 0  # type: ignore[union-attr]
-    assert quota._paced["minute"].known.remaining == 100  # type: ignore[union-attr]
-    quota.record(quota.acquire(), {}, status=429)
-    assert quota._paced["minute"].known.remaining == 0  # type: ignore[union-attr]
+    refused = quota.acquire()
+    quota.record(refused, {}, status=429)
+    answered_at = fake.now
+    sent = quota.acquire()
+    assert fake.now >= answered_at + 60.25  # whatever the window's shape, it freed everything by then
+    quota.record(sent, headers(second=9, minute=149), status=200)
+    before = fake.now
+    for remaining in range(148, 140, -1):
+        quota.record(quota.acquire(), headers(second=9, minute=remaining), status=200)
+    assert fake.now == before  # figures again: no more waiting
+    assert quota.snapshot()["responses_429"] == 2
+
+
+def test_without_any_figure_the_limit_is_learned_from_a_429_and_raised_rarely() -> None:
+    fake = FakeTime(1_000.4)
+    quota = governor(fake)
+    for _ in range(12):
+        quota.record(quota.acquire(), {}, status=200)
+    assert quota.room("second") is None  # the server gives no figures: not limited so far
+    quota.record(quota.acquire(), {}, status=429)  # refused after 12 in the same second
+    fake.now += 1.02
+    assert room(quota, "second") == 11  # paced one below what the window held when it refused
+    for _ in range(_RAISE_AFTER):
+        quota.record(quota.acquire(), {}, status=200)
+        fake.now += 0.1
+    fake.now += 1.02
+    assert room(quota, "second") == 12  # one more after many clean answers: the only probing
 
 
 def test_transport_error_ends_the_reservation() -> None:
@@ -183,8 +252,11 @@ def test_transport_error_ends_the_reservation() -> None:
     quota = governor(fake)
     quota.record(quota.acquire(), headers(second=5), status=200)
     lost = quota.acquire()
+    assert room(quota, "second") == 4
     quota.record(lost, {}, status=0)
-    assert quota._paced["second"].in_flight == {}
+    assert room(quota, "second") == 4  # it may have been counted
+    fake.now += 1.02  # both surely left by now
+    assert room(quota, "second") == 6
 
 
 def test_stats_report_remaining_by_day() -> None:
