@@ -182,7 +182,8 @@ class SellsyClient:
                 waits_429 += 1
                 if waits_429 > self.max_429_waits:
                     raise RateLimited(f"{method} {path}: still 429 after {waits_429} waits", status=429)
-                self.quota.pause_after_429(parse_retry_after(response.headers.get("Retry-After")))
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self.quota.now())
+                self.quota.pause_after_429(retry_after)
                 logger.warning("sellsy 429, waiting", extra={"method": method, "path": path, "waits": waits_429})
                 continue
             if status == 401:

@@ -3,19 +3,21 @@
 Sellsy limits requests per account per second, minute, day and/or month, counts every request (failed
 ones too), answers ``X-Quota-Remaining-By-<Window>`` and refuses with 429 as soon as one window is empty.
 It does not say where its windows start, whether they are fixed or sliding, nor that a 429 carries the
-headers or a ``Retry-After``. So the governor assumes none of it, and never sends a request its model
-says may be refused (it does not probe while it has figures):
+headers or a ``Retry-After``. So the governor assumes none of it; while Sellsy answers figures it
+never sends a request its model says may be refused (no probing), for any window shape, as long as
+the account's other clients leave the windows alone:
 
 - **Second and minute (paced).** Each answered figure F of a request Q bounds the room now:
-  F + (ours that Q surely counted and that have surely left any window since) - (ours that Q may not
-  have counted and that are still in a window). "Surely counted": answered before Q was sent, and
-  not older than the window. "Surely left": answered more than a window ago (a sliding window frees a
-  request one window after it was counted, a fixed one earlier). The room is the lowest bound of the
-  figures still informative: answers arrive in any order, so a figure is only dropped once a request
-  sent after its answer has answered too.
-- **Turns.** A figure higher than any sliding ageing of ours can explain means a fixed window turned
-  (or another client's requests aged out): requests from before it then free nothing any more. This
-  only ever lowers the room.
+  F + (ours Q counted that have surely left any window since) - (ours that may not be in F and are
+  still in a window). "Surely left": answered more than a window ago (a sliding window frees a request
+  one window after counting it, a fixed one earlier). Answers come in any order, so the room is the
+  lowest bound over the figures still informative; the figure counted last is always among them, and
+  every answer with a figure is in it. A figure is dropped once a request sent after its answer has
+  answered too.
+- **Turns.** A refill (a figure higher than its predecessor less what surely came between) frees our
+  older requests of any further credit when it may be a fixed window's turn: when no ageing of ours
+  explains it, or when the window came back as full as a fresh fixed window would. A partial refill is
+  a sliding window's ageing, and credits go on. This only ever lowers the room.
 - **429 without figures.** It is taken as a figure 0 on the windows the model thought nearly empty;
   when none was, the second first, then the minute on a second 429 in a row. The refused request
   itself (counted too) then frees its slot one window later, and the next answer has figures again.
@@ -60,6 +62,7 @@ class _Send:
     sent_seq: int  # order of events: clocks cannot order what happens within one tick
     answered_at: float | None = None  # None: in flight
     answered_seq: int | None = None
+    figured: bool = False  # its answer had a figure for this window
 
     def answered_before(self, seq: int) -> bool:
         return self.answered_seq is not None and self.answered_seq < seq
@@ -86,8 +89,11 @@ class _Paced:
         self.margin = margin  # server rounding: a request is held this much longer than the window
         self.events = itertools.count()
         self.sends: dict[int, _Send] = {}  # ours, by reservation id (ascending: dicts keep insertion order)
+        self.in_flight = 0  # of ``sends``: not answered yet
+        self.unfigured = 0  # of ``sends``: answered without a figure for this window
         self.figures: list[_Figure] = []  # the figures still informative (see the module's notes)
         self.turn_after = float("-inf")  # ours sent before this free nothing: a turn came after them
+        self.peak = 0  # highest figure + 1: the limit is at least this
         self.metered = False  # the server answered a figure for this window at least once
         self.answers_without_figure = 0
         self.learned: int | None = None  # limit learned from 429s when the server gives no figures
@@ -103,7 +109,9 @@ class _Paced:
         oldest_counted = figure.answered_at - self.length  # sent after this: surely still counted by it
         for send in self.sends.values():
             left = self._left_by(send, now)
-            counted = send.rid == figure.rid or send.answered_before(figure.sent_seq)
+            # Every answer with a figure counts as counted by this one: true of the figure counted last,
+            # which is never dropped, and the room is the lowest bound, so it is never more than that one's.
+            counted = send.rid == figure.rid or send.figured
             if counted:
                 if left and send.sent_at >= self.turn_after and send.sent_at > oldest_counted:
                     credits += 1
@@ -116,15 +124,19 @@ class _Paced:
 
     def room(self, now: float) -> int | None:
         """Requests that may leave now; None: not limited (no figure and no 429 so far)."""
-        in_flight = sum(1 for send in self.sends.values() if send.answered_at is None)
         if self.fresh_from is not None and now >= self.fresh_from:
-            return 1 - in_flight  # after a pause the server said to take: one request, then figures
+            return 1 - self.in_flight  # after a pause the server said to take: one request, then figures
         if self.figures:
+            # Every bound is at least this (no credit, every request without a figure unsure): far from
+            # empty, the exact bounds (a pass over ours per figure) are not needed.
+            lowest = min(figure.remaining for figure in self.figures) - self.in_flight - self.unfigured
+            if lowest > _NEARLY_EMPTY:
+                return lowest
             return min(self._bound(figure, now) for figure in self.figures)
         if self.learned is not None:
             return self.learned - self._own_in_window(now)
         if self.metered or self.answers_without_figure < 3:
-            return 1 - in_flight  # no figure yet: one at a time until one answers
+            return 1 - self.in_flight  # no figure yet: one at a time until one answers
         return None
 
     def wake(self, now: float) -> float:
@@ -142,8 +154,15 @@ class _Paced:
     def trim(self, now: float) -> None:
         """Forget ours that no figure can count any more, and reservations that never answered."""
         horizon = min((figure.sent_at for figure in self.figures), default=now) - self.length - self.margin
-        for rid in [rid for rid, send in self.sends.items() if self._forgettable(send, now, horizon)]:
-            del self.sends[rid]
+        while self.sends:  # oldest first; one still needed keeps the younger ones (a later pass takes them)
+            send = next(iter(self.sends.values()))
+            if not self._forgettable(send, now, horizon):
+                return
+            del self.sends[send.rid]
+            if send.answered_at is None:
+                self.in_flight -= 1
+            elif not send.figured:
+                self.unfigured -= 1
 
     def _forgettable(self, send: _Send, now: float, horizon: float) -> bool:
         if send.answered_at is None:
@@ -152,13 +171,25 @@ class _Paced:
 
     def reserve(self, rid: int, now: float) -> None:
         self.sends[rid] = _Send(rid, now, next(self.events))
+        self.in_flight += 1
+
+    def _answered(self, send: _Send, now: float, *, figured: bool) -> None:
+        if send.answered_at is None:
+            self.in_flight -= 1
+            send.answered_at, send.answered_seq = now, next(self.events)
+            send.figured = figured
+            if not figured:
+                self.unfigured += 1
+        elif figured and not send.figured:
+            send.figured = True
+            self.unfigured -= 1
 
     # -- answers ----------------------------------------------------------------------------------
     def learn(self, rid: int, remaining: int | None, now: float) -> None:
         send = self.sends.get(rid)
         if send is None:
             return  # forgotten (stale): its answer tells nothing reliable
-        send.answered_at, send.answered_seq = now, next(self.events)
+        self._answered(send, now, figured=remaining is not None)
         if self.fresh_from is not None and send.sent_at >= self.fresh_from:
             self.fresh_from = None  # the first answer since the pause: the model holds again
         if remaining is None:
@@ -168,22 +199,35 @@ class _Paced:
             return
         self.metered, self.learned = True, None
         figure = _Figure(rid, remaining, send.sent_at, now, send.sent_seq, int(send.answered_seq or 0))
+        self.peak = max(self.peak, remaining + 1)
         dominated = [old for old in self.figures if old.answered_seq < figure.sent_seq]
-        if any(figure.remaining > self._most_without_turn(old, figure) for old in dominated):
+        if any(self._turned(old, figure) for old in dominated):
             self.turn_after = figure.sent_at
         self.figures = [old for old in self.figures if old not in dominated] + [figure]
 
-    def _most_without_turn(self, old: _Figure, new: _Figure) -> int:
-        """The highest figure ``new`` can answer if no window turned since ``old``: every one of ours that
-        may have been counted by ``old`` and left since did leave, and only what surely came between
-        was counted in between."""
-        left = between = 0
+    def _turned(self, old: _Figure, new: _Figure) -> bool:
+        """Whether a fixed window may have turned between two figures, ``new`` counted after ``old``.
+
+        A refill (``new`` higher than ``old`` less what surely came between) is a turn if no ageing of
+        ours explains it, and may be one if the window came back as full as a fixed window would (the
+        limit less ours that may be in the new window). Only a partial refill, which a fixed window does
+        not give (unless another client used it), is taken as a sliding window's ageing.
+        """
+        if new.remaining < old.remaining:
+            return False  # no refill: at least ``new`` itself came between
+        if new.remaining >= self.peak - 1:
+            return True  # as full as ever seen: a fresh window, whatever came between
+        left = between = may_be_after = 0
         for send in self.sends.values():
             if send.sent_seq < old.answered_seq and send.sent_at + self.length - self.margin <= new.answered_at:
                 left += 1
             if send.rid == new.rid or (send.sent_seq > old.answered_seq and send.answered_before(new.sent_seq)):
                 between += 1
-        return old.remaining + left - between
+            if send.rid != old.rid and not send.answered_before(old.sent_seq):
+                may_be_after += 1
+        if new.remaining <= old.remaining - between:
+            return False  # no refill
+        return new.remaining > old.remaining + left - between or new.remaining >= self.peak - may_be_after
 
     def refused(self, rid: int, now: float) -> None:
         """A 429 without figures blamed on this window: nothing was left when it was counted."""
@@ -193,7 +237,7 @@ class _Paced:
         send = self.sends.get(rid)
         held = self._own_in_window(now) - 1  # ours the window held when it refused this one
         if send is not None:
-            send.answered_at, send.answered_seq = now, next(self.events)
+            self._answered(send, now, figured=False)
         self.learned = max(1, min(held, self.learned if self.learned is not None else held) - 1)
         self.clean_answers = 0
 
@@ -401,6 +445,10 @@ class QuotaGovernor:
             self._pause_until = max(self._pause_until, until)
             for window in self._paced.values():
                 window.fresh_from = self._pause_until
+
+    def now(self) -> float:
+        """The governor's clock (a ``Retry-After`` date is read against it)."""
+        return self._clock()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

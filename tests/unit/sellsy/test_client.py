@@ -158,6 +158,18 @@ def test_429_honours_retry_after() -> None:
     assert any(delay >= 2.0 for delay in client.sleeps)  # type: ignore[attr-defined]
 
 
+def test_429_honours_retry_after_as_an_http_date() -> None:
+    from bridge.sellsy.quota import http_date
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": http_date(client.quota.now() + 5)}, json={})
+
+    recorder = Recorder([handler, ok({"id": 1})])
+    client = make_client(recorder)
+    client.get("/companies/1")
+    assert any(delay >= 4.0 for delay in client.sleeps)  # type: ignore[attr-defined]  # whole seconds
+
+
 def test_persistent_429_raises_rate_limited() -> None:
     client = make_client(Recorder([error(429)]))
     with pytest.raises(RateLimited):

@@ -40,30 +40,40 @@ def simulate(
     governor = QuotaGovernor(clock=lambda: now[0], sleep=lambda _: None, jitter=lambda: 0.0)
     rng = random.Random(seed)
     order = itertools.count()
-    events: list[tuple[float, int, str, Any]] = [(START, next(order), "try", None) for _ in range(workers)]
+    # A blocked worker tries again at the governor's wake time, or as soon as an answer arrives (as the
+    # governor's condition wakes waiting threads); ``turns`` tells a worker's current try from stale ones.
+    turns = dict.fromkeys(range(workers), 0)
+    waiting: set[int] = set()
+    events: list[tuple[float, int, str, Any]] = [(START, next(order), "try", (w, 0)) for w in range(workers)]
     heapq.heapify(events)
     done = refused = in_progress = 0
     while events and done < calls:
         at, _, kind, data = heapq.heappop(events)
         now[0] = max(now[0], at)
         if kind == "try":
-            if done + in_progress >= calls:
+            worker, turn = data
+            if turn != turns[worker] or done + in_progress >= calls:
                 continue
             with governor._lock:  # what acquire() does, without blocking the simulation
                 wake = governor._wake_time(now[0], 0)
                 reservation = governor._reserve(now[0]) if wake is None else None
+            turns[worker] += 1
             if reservation is None:
-                heapq.heappush(events, (max(wake or now[0], now[0]) + 0.001, next(order), "try", None))
+                waiting.add(worker)
+                retry_at = max(wake or now[0], now[0]) + 0.001
+                heapq.heappush(events, (retry_at, next(order), "try", (worker, turns[worker])))
                 continue
+            waiting.discard(worker)
             in_progress += 1
             delay = latency * (0.5 + rng.random())
-            heapq.heappush(events, (now[0] + delay / 2, next(order), "arrive", (reservation, delay)))
+            heapq.heappush(events, (now[0] + delay / 2, next(order), "arrive", (worker, reservation, delay)))
         elif kind == "arrive":
-            reservation, delay = data
+            worker, reservation, delay = data
             allowed, headers = server.consume()
-            heapq.heappush(events, (now[0] + delay / 2, next(order), "answer", (reservation, allowed, headers)))
+            answer = (worker, reservation, allowed, headers)
+            heapq.heappush(events, (now[0] + delay / 2, next(order), "answer", answer))
         else:
-            reservation, allowed, headers = data
+            worker, reservation, allowed, headers = data
             in_progress -= 1
             governor.record(reservation, headers, status=200 if allowed else 429)
             if allowed:
@@ -71,7 +81,10 @@ def simulate(
             else:
                 refused += 1
                 governor.pause_after_429(parse_retry_after(headers.get("Retry-After"), now=now[0]))
-            heapq.heappush(events, (now[0], next(order), "try", None))
+            for woken in [worker, *waiting]:
+                turns[woken] += 1
+                heapq.heappush(events, (now[0], next(order), "try", (woken, turns[woken])))
+            waiting.clear()
     return {"done": done, "responses_429": refused, "wall": now[0] - START}
 
 
