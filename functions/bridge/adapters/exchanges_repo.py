@@ -103,6 +103,70 @@ def last_successes(account_id: str, subjects: list[str]) -> dict[str, str]:
     return found
 
 
+# Health figures kept beside the log at record time, so an account's health is two small reads rather
+# than a scan of its exchanges: the latest delivery, and failures counted per minute.
+LAST_WEBHOOK_SK = "LAST_WEBHOOK"
+FAILURE_COUNT_TTL = timedelta(days=2)
+
+
+def _health_pk(account_id: str, kind: str) -> str:
+    return dynamo.account_pk(account_id, "H", kind)
+
+
+def note_webhook(account_id: str, delivery: dict[str, Any], expires_at: int) -> None:
+    """Remember ``delivery`` (exchange_id, at, sellsy_type, sellsy_id) unless a later one is already there."""
+    from botocore.exceptions import ClientError
+
+    given = {k: v for k, v in {**delivery, "expires_at": expires_at}.items() if v is not None}
+    try:
+        _table().update_item(
+            Key=dynamo.item_key(_health_pk(account_id, "W"), LAST_WEBHOOK_SK),
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in given),
+            ConditionExpression=Attr("exchange_id").not_exists() | Attr("exchange_id").lt(delivery["exchange_id"]),
+            ExpressionAttributeNames={f"#{k}": k for k in given},  # "at" is a reserved word
+            ExpressionAttributeValues={f":{k}": v for k, v in given.items()},
+        )
+    except ClientError as exc:
+        if not dynamo.is_conditional_failure(exc):
+            raise
+
+
+def last_webhook(account_id: str) -> dict[str, Any] | None:
+    item = _table().get_item(Key=dynamo.item_key(_health_pk(account_id, "W"), LAST_WEBHOOK_SK)).get("Item")
+    if not item:
+        return None
+    return {k: item.get(k) for k in ("exchange_id", "at", "sellsy_type", "sellsy_id")}
+
+
+def count_failure(account_id: str, at: datetime) -> None:
+    """One more failed exchange, counted in its hour and in its minute (the minutes make the window exact)."""
+    moment = at.astimezone(UTC)
+    expires = int((moment + FAILURE_COUNT_TTL).timestamp())
+    for sk in (f"H#{moment:%Y%m%dT%H}", f"M#{moment:%Y%m%dT%H%M}"):
+        _table().update_item(
+            Key=dynamo.item_key(_health_pk(account_id, "F"), sk),
+            UpdateExpression="ADD failures :one SET expires_at = :expires",
+            ExpressionAttributeValues={":one": 1, ":expires": expires},
+        )
+
+
+def failures_since(account_id: str, since: datetime) -> int:
+    """Failed exchanges recorded from the minute of ``since`` on: the whole hours after it (at most 24 items
+    a day) plus the minutes of its own hour from it on (at most 60)."""
+    start = since.astimezone(UTC).replace(second=0, microsecond=0)
+    hour = start.replace(minute=0)
+    pk = Key("pk").eq(_health_pk(account_id, "F"))
+    ranges = (
+        Key("sk").between(f"H#{hour + timedelta(hours=1):%Y%m%dT%H}", "H#~"),
+        Key("sk").between(f"M#{start:%Y%m%dT%H%M}", f"M#{hour:%Y%m%dT%H}59"),
+    )
+    total = 0
+    for sk_range in ranges:
+        kwargs: dict[str, Any] = {"KeyConditionExpression": pk & sk_range, "ProjectionExpression": "failures"}
+        total += sum(int(i.get("failures", 0)) for items, _ in dynamo.pages(_table().query, kwargs) for i in items)
+    return total
+
+
 def put_replay_message(key: str, message: dict[str, Any]) -> None:
     client("s3").put_object(
         Bucket=get_settings().reports_bucket,

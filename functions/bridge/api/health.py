@@ -55,6 +55,10 @@ class AccountHealth(BaseModel):
     quota: QuotaFigures | None = Field(description="The latest quota figures Sellsy answered for the account")
     webhook: WebhookState
     problems: list[str] = Field(description="What needs attention, in words; empty when all is well")
+    issues: list[dict[str, Any]] = Field(
+        description="The same as codes with their values: not_active (status, reason), no_webhook, no_signing_key, "
+        "last_import (status), import_overdue, failures (count)"
+    )
 
 
 @router.get(

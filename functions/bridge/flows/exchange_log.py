@@ -270,6 +270,7 @@ def record_exchange(
         return exchange_id
     logger.info("exchange", extra={k: v for k, v in log_keys.items() if v is not None})
     _count("Exchanges", status)
+    _note_health(account_id, item, log_keys)
     subject = subject_of(direction, kind, sellsy_type, item.get("sellsy_id"), field_id)
     if status == "ok" and subject:
         try:
@@ -278,6 +279,23 @@ def record_exchange(
             # The exchange is stored; only the "fixed" mark of earlier failures about the subject is missing.
             logger.warning("exchange success not noted", extra={**log_keys, "error": mask_text(str(exc))[:300]})
     return exchange_id
+
+
+def _note_health(account_id: str, item: dict[str, Any], log_keys: dict[str, Any]) -> None:
+    """The account's health figures (latest delivery, failures per minute); the exchange is stored whatever."""
+    try:
+        if item["kind"] == "webhook_received":
+            delivery = {
+                "exchange_id": item["sk"],
+                "at": item["created_at"],
+                "sellsy_type": item.get("sellsy_type"),
+                "sellsy_id": item.get("sellsy_id"),
+            }
+            exchanges_repo.note_webhook(account_id, delivery, item["expires_at"])
+        if item["status"] == "failed":
+            exchanges_repo.count_failure(account_id, datetime.fromisoformat(item["created_at"]))
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("health figures not noted", extra={**log_keys, "error": mask_text(str(exc))[:300]})
 
 
 def _count(name: str, outcome: str | None) -> None:
