@@ -156,6 +156,7 @@ def bench_console_pages() -> dict[str, Any]:
         print(f"bench: console seeded in {seed_seconds:.1f} s", flush=True)
         cookie = _session_cookie()
         figures: dict[str, Any] = {
+            "load_average_1min_at_start": round(os.getloadavg()[0], 2),  # the machine is shared: context
             "exchanges": EXCHANGES,
             "interventions": INTERVENTIONS,
             "seed_seconds": round(seed_seconds, 1),
@@ -172,4 +173,5 @@ def bench_console_pages() -> dict[str, Any]:
                 "median_ms": round(percentile(samples, 0.5), 1),
             }
             print(f"bench: console {name}: p95 {figures[name]['p95_ms']['value']:.0f} ms", flush=True)
+        figures["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
         return figures

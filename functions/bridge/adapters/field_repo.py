@@ -166,6 +166,25 @@ def _valid_cursor(value: dict[str, Any]) -> bool:
 
 
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+# What a list shows of an intervention (with the keys a cursor needs).
+LISTED = (
+    *_INDEX_KEYS,
+    "id",
+    "account_id",
+    "status",
+    "source_type",
+    "source_id",
+    "source_status",
+    "customer_id",
+    "customer_name",
+    "subject",
+    "number",
+    "flags",
+    "due_date",
+    "created_at",
+    "updated_at",
+    "version",
+)
 FILTERED_READ = 500  # items read per query when a filter drops some of them
 # Queries one filtered page may make: a rare customer among thousands of interventions gives a short page
 # (and a cursor that goes on) instead of a page that reads every intervention of the account.
@@ -182,8 +201,12 @@ def list_interventions(
     created_from: date | None = None,
     created_to: date | None = None,
     newest_first: bool = False,
+    summary: bool = False,
 ) -> tuple[list[Intervention], str | None]:
     """One page of interventions and the cursor of the next (None at the end).
+
+    ``summary=True`` reads only what a list shows of each (``LISTED``): rows, notes, contact, address and the
+    completion data stay behind.
 
     Within a status oldest first (``newest_first`` reverses it); without a status, statuses in lifecycle
     order. ``created_from``/``created_to`` (UTC days, both included) narrow the index's key range;
@@ -218,6 +241,9 @@ def list_interventions(
         }
         if condition is not None:
             request["FilterExpression"] = condition
+        if summary:
+            request["ProjectionExpression"] = ", ".join(f"#l{i}" for i in range(len(LISTED)))
+            request["ExpressionAttributeNames"] = {f"#l{i}": name for i, name in enumerate(LISTED)}
         start_key = _read_status(request, results, limit, start_key, budget)
         if len(results) >= limit or (budget[0] <= 0 and start_key):
             if start_key:

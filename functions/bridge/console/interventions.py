@@ -156,7 +156,7 @@ def list_page(request: ConsoleRequest, account_id: str) -> Response:
     if not problems:
         try:
             items, next_cursor = field_repo.list_interventions(
-                account_id, limit=PAGE_SIZE, cursor=cursor, newest_first=True, **filters
+                account_id, limit=PAGE_SIZE, cursor=cursor, newest_first=True, summary=True, **filters
             )
         except ValueError:
             problems.append(("problem.bad_cursor", {}))

@@ -50,6 +50,10 @@ def test_filters_by_customer_and_days_page_through_every_match(aws: Any) -> None
     assert _all(account_id, status="new", newest_first=True, **days) == ["est-8", "est-7", "est-6", "est-5"]
     assert _all(account_id, customer="company-0", **days) == ["est-6", "est-9"]
     assert _all(account_id, customer="nobody") == []
+    # A list's summary reads only what a list shows, with the same filters and paging.
+    assert _all(account_id, customer="Dupont", newest_first=True, summary=True) == ["est-7", "est-4", "est-1", "est-10"]
+    page, _ = field_repo.list_interventions(account_id, status="new", summary=True, limit=1)
+    assert page[0].customer_name == "Boulangerie Martin" and page[0].rows == [] and page[0].created_at
 
 
 def test_the_api_passes_the_filters_on(call: Any, account: dict[str, Any]) -> None:
