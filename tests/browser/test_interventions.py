@@ -55,7 +55,6 @@ def test_open_an_intervention_and_follow_its_deep_link(console: Console, stack: 
     a11y.assert_accessible(page)
     page.get_by_label("Status").select_option("completed")
     page.get_by_role("button", name="Filter").click()
-    shoot(page, "interventions")
     page.get_by_role("link", name=intervention_id, exact=True).click()
     page.wait_for_url(f"**/interventions/{intervention_id}")
     a11y.assert_accessible(page)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.browser import a11y
 from tests.browser.conftest import Console
 
 
-def test_signing_in_with_the_token_opens_the_console(console: Console, shoot: Any) -> None:
+def test_signing_in_with_the_token_opens_the_console(console: Console) -> None:
     page = console.new_page("/exchanges", signed_in=False)
     assert "/console/signin" in page.url
     a11y.assert_accessible(page)
-    shoot(page, "signin")
     page.get_by_label("API token").fill(console.api_token)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/console/**exchanges**")
