@@ -157,8 +157,8 @@ def bench_console_pages() -> dict[str, Any]:
         cookie = _session_cookie()
         figures: dict[str, Any] = {
             "load_average_1min_at_start": round(os.getloadavg()[0], 2),  # the machine is shared: context
-            "exchanges": EXCHANGES,
-            "interventions": INTERVENTIONS,
+            "seeded_exchanges": EXCHANGES,
+            "seeded_interventions": INTERVENTIONS,
             "seed_seconds": round(seed_seconds, 1),
             "requests_per_page": TIMED,
         }

@@ -200,9 +200,14 @@ def decode_cursor(cursor: str) -> dict[str, str]:
 
 
 READ_PAGE = 100  # items an unfiltered listing reads per query at most
-# A filter drops items after they are read (and only the kept ones travel back): a few big reads cost less
-# than many small ones.
-FILTERED_READ_PAGE = 500
+
+
+def filtered_read(limit: int) -> int:
+    """Items a filtered listing reads per query: a filter drops items after they are read, so read more than
+    the page holds, but not so many that a filter keeping most items sends back far more than the page."""
+    return min(max(2 * limit, 100), 400)
+
+
 # What a list shows of each exchange: everything but the request and response summaries.
 LISTED = (
     "pk",
@@ -251,7 +256,7 @@ def query(
     low, high = _id_floor(since), _id_floor(until) + "~"  # "~" sorts after any id suffix
     if after is not None:
         high = min(high, after)
-    read: dict[str, Any] = {"Limit": min(READ_PAGE, limit) if filters is None else FILTERED_READ_PAGE}
+    read: dict[str, Any] = {"Limit": min(READ_PAGE, limit) if filters is None else filtered_read(limit)}
     if not summaries:
         read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(LISTED)))
         read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(LISTED)}
