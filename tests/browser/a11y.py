@@ -52,6 +52,7 @@ _REACHABLE = """
 # Tab then starts from the top: a focused element removed from the page leaves the starting point there.
 _FROM_THE_TOP = """
 () => {
+  if (!document.body) return;
   const start = document.createElement('span');
   start.tabIndex = -1;
   document.body.prepend(start);
@@ -101,6 +102,7 @@ def assert_fields_labelled(page: Any) -> None:
 
 def tab_through(page: Any, limit: int = 250) -> tuple[list[str], list[Stop]]:
     """The reachable links and buttons (document order) and every focus stop met by pressing Tab."""
+    page.wait_for_load_state()
     reachable = list(page.evaluate(_REACHABLE))
     page.evaluate(_FROM_THE_TOP)
     stops: list[Stop] = []

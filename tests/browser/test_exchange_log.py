@@ -8,18 +8,16 @@ from typing import Any
 from bridge.flows.exchange_log import record_exchange
 from tests.browser import a11y
 from tests.browser.conftest import Console, connect_account, settle
-from tests.integration.outbound.scenario import sellsy_client
+from tests.integration.outbound.scenario import make_scenario, sellsy_client
 
 
 def an_accepted_estimate(stack: Any) -> int:
-    """An estimate accepted in the sandbox."""
+    """A new quote accepted in the sandbox (its own company and opportunity: the seed's data stay as they are)."""
     client = sellsy_client(stack.sandbox)
     try:
-        estimate = next(e for e in stack.sandbox.state("estimates")["estimates"] if e["status"] in ("draft", "sent"))
+        return make_scenario(client).estimate_id
     finally:
         client.close()
-    stack.sandbox.act_set_estimate_status(estimate["id"], "accepted")
-    return int(estimate["id"])
 
 
 def test_a_failed_exchange_is_replayed_and_then_shown_fixed(console: Console, stack: Any, shoot: Any) -> None:
