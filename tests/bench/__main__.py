@@ -86,6 +86,12 @@ def part_quote_to_intervention() -> dict[str, Any]:
     return bench_quote_to_intervention(quotes=40)
 
 
+def part_sellsy_calls() -> dict[str, Any]:
+    from tests.bench.calls_bench import bench_sellsy_calls
+
+    return bench_sellsy_calls(quotes=20)
+
+
 def part_quota_sliding() -> dict[str, Any]:
     from tests.bench.quota_bench import bench_sliding_quota
 
@@ -103,6 +109,7 @@ PARTS: dict[str, Callable[[], dict[str, Any]]] = {
     "sandbox_throughput": part_sandbox,
     "webhook_ack": part_webhook_ack,
     "quote_to_intervention": part_quote_to_intervention,
+    "sellsy_calls": part_sellsy_calls,
     "import_5000": part_import,
     "rerun_1_percent": part_rerun,
     "memory_50000": part_memory,

@@ -43,6 +43,9 @@ def signed_delivery(signing_key: str, n: int, corp_id: str) -> tuple[bytes, dict
     return body, headers
 
 
+TARGET_ACK_P99_MS = 20.0  # webhook acknowledged (signature checked, enqueued)
+TARGET_QUOTE_P95_S = 1.0  # quote accepted in Sellsy -> intervention visible in the API
+
 _stack: list[Stack] = []
 
 
@@ -140,7 +143,12 @@ def bench_webhook_ack(deliveries: int = 2000, warmup: int = WARMUP_DELIVERIES) -
         "p50_ms": round(statistics.median(samples), 2),
         "p90_ms": round(percentile(samples, 0.90), 2),
         "max_ms": round(max(samples), 2),
-        "p99_ms": {"value": round(p99, 2), "target": 50, "comparison": "<=", "met": p99 <= 50},
+        "p99_ms": {
+            "value": round(p99, 2),
+            "target": TARGET_ACK_P99_MS,
+            "comparison": "<=",
+            "met": p99 <= TARGET_ACK_P99_MS,
+        },
         "all_accepted": {"value": statuses.get(202, 0), "met": statuses.get(202, 0) == warmup + deliveries},
     }
 
@@ -178,5 +186,10 @@ def bench_quote_to_intervention(quotes: int = 40) -> dict[str, Any]:
         "quotes": len(chosen),
         "missing_after_10s": missing,
         "p50_s": round(statistics.median(samples), 3) if samples else None,
-        "p95_s": {"value": round(p95, 3), "target": 2.0, "comparison": "<=", "met": p95 <= 2.0 and not missing},
+        "p95_s": {
+            "value": round(p95, 3),
+            "target": TARGET_QUOTE_P95_S,
+            "comparison": "<=",
+            "met": p95 <= TARGET_QUOTE_P95_S and not missing,
+        },
     }

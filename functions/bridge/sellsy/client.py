@@ -31,6 +31,7 @@ from bridge.sellsy.errors import (
     error_from_response,
 )
 from bridge.sellsy.quota import QuotaGovernor, parse_retry_after
+from bridge.sellsy.reference_cache import ReferenceCache
 from bridge.sellsy.search_filters import SEARCH_FILTERS
 
 PAGE_LIMIT = 100  # Sellsy's maximum page size
@@ -99,6 +100,7 @@ class SellsyClient:
         # A real sleep lets the governor wake waiting threads as soon as an answer opens room.
         self.quota = quota or QuotaGovernor(sleep=None if sleep is time.sleep else sleep)
         self.daily_reserve = daily_reserve
+        self.reference = ReferenceCache()  # staff, custom-field definitions: see reference_cache.py
         self.max_retries = max_retries
         self.max_429_waits = max_429_waits
         self._backoff_base = backoff_base

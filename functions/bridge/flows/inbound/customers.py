@@ -123,7 +123,7 @@ def sync_customer(
             if field_repo.get_customer(account.id, cid) is not None:
                 return _mark_deleted(account, cid)
             raise
-    fresh = customer_from_sellsy(account, kind, third, sellsy_reads.custom_fields(client, kind, third_id))
+    fresh = customer_from_sellsy(account, kind, third, sellsy_reads.embedded_custom_fields(third))
     is_supplier = third.get("type") == "supplier"
     result: dict[str, str] = {}
 

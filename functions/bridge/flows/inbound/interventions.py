@@ -52,7 +52,11 @@ def _rules_outcome(account: Account, *value_lists: list[dict[str, Any]]) -> tupl
 
 
 def gather(client: SellsyReader, account: Account, source_type: str, document: dict[str, Any]) -> SourceContext:
-    """Everything the technician needs, read from Sellsy (the document was just read)."""
+    """Everything the technician needs, read from Sellsy (the document was just read, with its embeds).
+
+    A quote costs two more calls: its customer (main contact, addresses, custom fields) and its comments;
+    the owner and the custom-field definitions are reference data (see ``sellsy_reads``).
+    """
     source_id = int(document["id"])
     embed = document.get("_embed") or {}
     kind, third_id = _customer_ref(document, source_type)
@@ -78,8 +82,8 @@ def gather(client: SellsyReader, account: Account, source_type: str, document: d
         contact = third_embed.get("main_contact") if kind == "company" else (third or customer)
     rules, shown = _rules_outcome(
         account,
-        sellsy_reads.custom_fields(client, source_type, source_id),
-        sellsy_reads.custom_fields(client, kind, third_id) if kind and third_id else [],
+        sellsy_reads.embedded_custom_fields(document),  # embedded by the document's read
+        sellsy_reads.embedded_custom_fields(third),
     )
     return SourceContext(
         account_id=account.id,

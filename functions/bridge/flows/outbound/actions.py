@@ -112,11 +112,15 @@ class _InvoiceAction:
         )
         return None if found is None else _invoice(found["id"], ctx, {"status": found.get("status")})
 
-    def _base_payload(self, sellsy: SellsyPort, ctx: ActionContext) -> dict[str, Any]:
+    def _base_payload(
+        self, sellsy: SellsyPort, ctx: ActionContext, read_from: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``read_from``: a document just read with its customer embedded (then the customer is not read)."""
         self._field(sellsy, ctx)  # no invoice is made without a place for its marker
         kind, customer_id = rules.customer_ref(ctx.intervention)
         convert = ctx.account.settings.convert_prospects
-        sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert)
+        known = sellsy_ops.embedded_customer(read_from, kind) if read_from is not None else None
+        sellsy_ops.ensure_invoiceable(sellsy, kind, customer_id, convert_prospects=convert, known=known)
         return {"related": rules.invoice_related(ctx.intervention), "subject": rules.invoice_subject(ctx.intervention)}
 
     def _post(self, sellsy: SellsyPort, ctx: ActionContext, payload: dict[str, Any]) -> Created:
@@ -124,6 +128,9 @@ class _InvoiceAction:
         # Remembered at once: a later step that fails (marker, check, validation) continues from it.
         ctx.remember("invoice", str(answer["id"]))
         sellsy_ops.write_marker(sellsy, answer["id"], self._field(sellsy, ctx), ctx.mark)
+        # Sellsy answers a create with the invoice as stored (InvoiceOne): ``finish`` checks that answer
+        # instead of reading the invoice back, since the marker was just written.
+        ctx.seen["created_invoice"] = dict(answer)
         return _invoice(answer["id"], ctx, {"status": answer.get("status")})
 
     def check(self, sellsy: SellsyPort, ctx: ActionContext, invoice: dict[str, Any]) -> None:
@@ -133,9 +140,13 @@ class _InvoiceAction:
         action = ctx.planned.action
         assert isinstance(action, ConvertQuote | InvoiceFromItems)
         field_id = self._field(sellsy, ctx)
-        invoice = sellsy_ops.read_invoice(sellsy, created.sellsy_id, embed=[f"cf.{field_id}"])
-        if sellsy_ops.marker_value(invoice, field_id) != ctx.mark:
-            sellsy_ops.write_marker(sellsy, created.sellsy_id, field_id, ctx.mark)
+        answered = ctx.seen.pop("created_invoice", None)
+        if answered is not None and str(answered.get("id")) == created.sellsy_id:
+            invoice = answered  # created in this attempt, marker written just after
+        else:  # an earlier attempt's invoice: its marker may be missing
+            invoice = sellsy_ops.read_invoice(sellsy, created.sellsy_id, embed=[f"cf.{field_id}"])
+            if sellsy_ops.marker_value(invoice, field_id) != ctx.mark:
+                sellsy_ops.write_marker(sellsy, created.sellsy_id, field_id, ctx.mark)
         self.check(sellsy, ctx, invoice)
         status = invoice.get("status")
         if action.validate_invoice and status == "draft":
@@ -169,7 +180,7 @@ class ConvertQuoteAction(_InvoiceAction):
                 f"quote {quote['id']} is {quote.get('status')}: {refusal}; no invoice was created",
                 details={"estimate_id": quote["id"], "status": quote.get("status")},
             )
-        payload = self._base_payload(sellsy, ctx)
+        payload = self._base_payload(sellsy, ctx, read_from=quote)
         payload.update(quote_invoice.invoice_fields(quote))
         if quote.get("contact_id"):
             payload["related"].append({"type": "contact", "id": int(quote["contact_id"])})

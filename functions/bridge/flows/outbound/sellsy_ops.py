@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bridge.domain.sellsy_rules import UnknownValue, resolve_tax_id
 from bridge.domain.triggers import MARKER_FIELD_CODE, OutboundRuleError, decimal_text
+from bridge.sellsy.reference_cache import cached
 
 FILE_ROUTES = {"estimate": "/estimates/{id}/files", "opportunity": "/opportunities/{id}/files"}
 CUSTOMER_ROUTES = {"company": "/companies/{id}", "individual": "/individuals/{id}"}
@@ -46,7 +47,14 @@ MARKER_FIELD_HELP = (
 
 
 def marker_field(sellsy: SellsyPort) -> int:
-    """The id of the document custom field that keeps markers; refused if missing or printed on PDFs."""
+    """The id of the document custom field that keeps markers; refused if missing or printed on PDFs.
+
+    Reference data: found once per account and execution environment for a few minutes (a refusal is
+    not kept, so a field created meanwhile is found by the next completion)."""
+    return cached(sellsy, ("marker-field",), lambda: _find_marker_field(sellsy))
+
+
+def _find_marker_field(sellsy: SellsyPort) -> int:
     for definition in sellsy.iterate("/custom-fields/search", search=True, filters={"related_object": "document"}):
         if definition.get("code") != MARKER_FIELD_CODE:
             continue
@@ -160,12 +168,21 @@ def tax_ids_for(sellsy: SellsyPort, rates: Iterable[Any]) -> dict[str, int]:
     return resolved
 
 
-def ensure_invoiceable(sellsy: SellsyPort, kind: str, customer_id: int, *, convert_prospects: bool) -> str:
+def ensure_invoiceable(
+    sellsy: SellsyPort,
+    kind: str,
+    customer_id: int,
+    *,
+    convert_prospects: bool,
+    known: Mapping[str, Any] | None = None,
+) -> str:
     """Sellsy invoices only clients: a prospect is converted when the account allows it, else an error.
 
+    ``known`` is the customer as just read (a quote's embed): then nothing more is read.
     Returns what was done: ``client`` (nothing needed) or ``converted``.
     """
-    customer = sellsy.get(CUSTOMER_ROUTES[kind].format(id=customer_id))
+    fresh = known is not None and str(known.get("id")) == str(customer_id)
+    customer = known if fresh else sellsy.get(CUSTOMER_ROUTES[kind].format(id=customer_id))
     if (customer or {}).get("type") != "prospect":
         return "client"
     if not convert_prospects:
@@ -187,8 +204,15 @@ def read_invoice(sellsy: SellsyPort, invoice_id: int | str, *, embed: list[str] 
 
 
 def read_quote(sellsy: SellsyPort, estimate_id: int) -> dict[str, Any]:
-    """The quote with its rows and its own payment terms (an embed: the file lists it for estimates)."""
-    return dict(sellsy.get(f"/estimates/{estimate_id}", params={"embed[]": ["payment_terms"]}) or {})
+    """The quote with its rows, its own payment terms and its customer (whose type says whether it can be
+    invoiced): all embeds the file lists for estimates, so one call."""
+    params = {"embed[]": ["payment_terms", "company", "individual"]}
+    return dict(sellsy.get(f"/estimates/{estimate_id}", params=params) or {})
+
+
+def embedded_customer(document: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    found = (document.get("_embed") or {}).get(kind)
+    return found if isinstance(found, Mapping) else None
 
 
 def file_link(entry: Mapping[str, Any]) -> str | None:

@@ -101,7 +101,7 @@ def register(app: SandboxApp) -> None:
             address = address_embed(state, doc.get(f"{name}_id"))
             if name in embeds and address:
                 embed[name] = address
-        if "owner" in embeds:
+        if "owner" in embeds and kind != "estimate":  # the file lists no owner embed for estimates
             embed["owner"] = state.staffs.get(doc["owner"]["id"])
         if "payment_terms" in embeds and doc.get("_payment_terms"):
             embed["payment_terms"] = {"settings": {"type": "settings", "value": payment_terms(doc["_payment_terms"])}}
