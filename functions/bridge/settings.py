@@ -1,60 +1,76 @@
-"""Configuration read from the environment once per execution environment.
+"""Configuration read from the environment once per execution environment, checked when a handler loads.
 
 In AWS, template.yaml sets these variables; locally, the embedded default derives the same names
-from template.yaml (infra/local/resources.py), so both run the same code.
+from template.yaml (infra/local/resources.py), so both run the same code. Each handler module calls
+``get_settings()`` at import: a bad value (a retention that is not a number of days, a URL without
+http(s)) stops the cold start with ``SettingsError`` naming the variable, instead of failing later on
+the first request that reads it.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import lru_cache
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SELLSY_API_URL = "https://api.sellsy.com/v2"
 SELLSY_TOKEN_URL = "https://login.sellsy.com/oauth2/access-tokens"  # noqa: S105 (a URL, not a secret)
 SELLSY_AUTHORIZE_URL = "https://login.sellsy.com/oauth2/authorization"
 
 
-@dataclass(frozen=True)
-class Settings:
-    stage: str
-    accounts_table: str
-    records_table: str
-    field_table: str
-    exchanges_table: str
-    idempotency_table: str
-    reports_bucket: str
-    events_queue_url: str
-    sellsy_api_url: str
-    sellsy_token_url: str
-    sellsy_authorize_url: str
-    secrets_prefix: str
-    public_api_url: str
-    exchange_retention_days: int
-    local_api_token_secret: str
+class SettingsError(RuntimeError):
+    """A variable of the environment has a value the bridge cannot run with."""
 
+
+class Settings(BaseSettings):
+    """Each field is read from the variable of the same name in upper case (``ACCOUNTS_TABLE``...)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    stage: str = Field(default="local", min_length=1)
+    accounts_table: str = Field(default="AccountsTable", min_length=1)
+    records_table: str = Field(default="RecordsTable", min_length=1)
+    field_table: str = Field(default="FieldTable", min_length=1)
+    exchanges_table: str = Field(default="ExchangesTable", min_length=1)
+    idempotency_table: str = Field(default="IdempotencyTable", min_length=1)
+    reports_bucket: str = Field(default="sellsy-bridge-reports", min_length=1)
+    events_queue_url: str = ""  # empty where nothing sends to the queue (unit tests)
+    sellsy_api_url: str = SELLSY_API_URL
+    sellsy_token_url: str = SELLSY_TOKEN_URL
+    sellsy_authorize_url: str = SELLSY_AUTHORIZE_URL
+    secrets_prefix: str = Field(default="sellsy-bridge/local", min_length=1)
+    public_api_url: str = ""  # empty until the stack knows its own URL
+    exchange_retention_days: int = Field(default=30, ge=1, le=3650)
+    local_api_token_secret: str = ""
+
+    @field_validator("sellsy_api_url", "sellsy_token_url", "sellsy_authorize_url")
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        return cls(
-            stage=e.get("STAGE", "local"),
-            accounts_table=e.get("ACCOUNTS_TABLE", "AccountsTable"),
-            records_table=e.get("RECORDS_TABLE", "RecordsTable"),
-            field_table=e.get("FIELD_TABLE", "FieldTable"),
-            exchanges_table=e.get("EXCHANGES_TABLE", "ExchangesTable"),
-            idempotency_table=e.get("IDEMPOTENCY_TABLE", "IdempotencyTable"),
-            reports_bucket=e.get("REPORTS_BUCKET", "sellsy-bridge-reports"),
-            events_queue_url=e.get("EVENTS_QUEUE_URL", ""),
-            sellsy_api_url=e.get("SELLSY_API_URL", SELLSY_API_URL).rstrip("/"),
-            sellsy_token_url=e.get("SELLSY_TOKEN_URL", SELLSY_TOKEN_URL),
-            sellsy_authorize_url=e.get("SELLSY_AUTHORIZE_URL", SELLSY_AUTHORIZE_URL),
-            secrets_prefix=e.get("SECRETS_PREFIX", "sellsy-bridge/local"),
-            public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
-            exchange_retention_days=int(e.get("EXCHANGE_RETENTION_DAYS", "30")),
-            local_api_token_secret=e.get("LOCAL_API_TOKEN_SECRET", ""),
-        )
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("events_queue_url", "public_api_url")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        return cls._http_url(value) if value else value
+
+    @field_validator("sellsy_api_url", "public_api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def load_settings() -> Settings:
+    """The settings of this environment; ``SettingsError`` names every variable that is wrong (not its value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}" for error in exc.errors()]
+        raise SettingsError("bad environment: " + "; ".join(problems)) from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_env()
+    return load_settings()

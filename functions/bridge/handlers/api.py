@@ -28,6 +28,10 @@ from bridge.api import app_errors, auth, json_body
 from bridge.api.auth import is_public
 from bridge.domain import access
 from bridge.observability import invocation_log_keys, logger, metrics, tracer
+from bridge.settings import load_settings
+
+# Cold start: a variable with a bad value stops the function here, named in the error (bridge.settings).
+load_settings()
 
 API_TITLE = "sellsy-bridge API"
 API_VERSION = "1.0.0"

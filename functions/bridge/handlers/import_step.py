@@ -23,6 +23,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bridge.flows.importer.accounts import active_account_ids, import_deps
 from bridge.flows.importer.run import DEFAULT_MARGIN_MS, record_failure, run_chunk
 from bridge.observability import invocation_log_keys, logger, metrics
+from bridge.settings import load_settings
+
+# Cold start: a variable with a bad value stops the function here, named in the error (bridge.settings).
+load_settings()
 
 
 class BadImportEvent(ValueError):

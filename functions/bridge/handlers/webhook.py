@@ -18,6 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bridge.flows.inbound.receive import Answer, problem, receive
 from bridge.observability import invocation_log_keys, logger, metrics
+from bridge.settings import load_settings
+
+# Cold start: a variable with a bad value stops the function here, named in the error (bridge.settings).
+load_settings()
 
 _PREFIX = "/webhooks/sellsy/"
 

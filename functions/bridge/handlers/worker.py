@@ -33,7 +33,10 @@ from bridge.adapters.queue import QueueMessage
 from bridge.flows import reconnect
 from bridge.flows.inbound import receipt
 from bridge.observability import invocation_log_keys, logger, metrics, tracer
-from bridge.settings import get_settings
+from bridge.settings import get_settings, load_settings
+
+# Cold start: a variable with a bad value stops the function here, named in the error (bridge.settings).
+load_settings()
 
 # Sellsy may redeliver for a while; two days covers its retries and our own DLQ redrives.
 IDEMPOTENCY_SECONDS = 2 * 24 * 3600
