@@ -101,13 +101,20 @@ def render_report(intervention: Mapping[str, Any]) -> bytes:
     pdf.set_creator("sellsy-bridge")
     pdf.alias_nb_pages()
     pdf.add_page()
+    for section in (_customer_section, _intervention_section, _work_section, _used_items_section, _notes_section):
+        section(pdf, intervention)
+    return bytes(pdf.output())
 
+
+def _customer_section(pdf: _Report, intervention: Mapping[str, Any]) -> None:
     customer = intervention.get("customer") or {}
     pdf.section("Customer")
     pdf.field("Customer", customer.get("name") or intervention.get("customer_name"))
     pdf.field("Address", format_address(intervention.get("address") or {}))
     pdf.field("Contact", _contact_line(intervention.get("contact") or {}))
 
+
+def _intervention_section(pdf: _Report, intervention: Mapping[str, Any]) -> None:
     pdf.section("Intervention")
     pdf.field("Reference", intervention.get("id"))
     pdf.field("Subject", intervention.get("subject"))
@@ -117,36 +124,41 @@ def render_report(intervention: Mapping[str, Any]) -> bytes:
     pdf.field("Completed", intervention.get("completed_at"))
     pdf.field("Quote", intervention.get("estimate_number") or intervention.get("estimate_id"))
 
+
+def _work_section(pdf: _Report, intervention: Mapping[str, Any]) -> None:
     work = intervention.get("work_done") or intervention.get("description")
     rows = intervention.get("rows") or []
-    if work or rows:
-        pdf.section("Work done")
-        if work:
-            pdf.paragraph(work)
-        for row in rows:
-            text = row.get("description") or row.get("reference") or ""
-            if text:
-                quantity = row.get("quantity")
-                pdf.paragraph(f"- {text}" + (f" (x {quantity})" if quantity not in (None, "") else ""))
+    if not work and not rows:
+        return
+    pdf.section("Work done")
+    if work:
+        pdf.paragraph(work)
+    for row in rows:
+        text = row.get("description") or row.get("reference") or ""
+        if text:
+            quantity = row.get("quantity")
+            pdf.paragraph(f"- {text}" + (f" (x {quantity})" if quantity not in (None, "") else ""))
 
+
+def _used_items_section(pdf: _Report, intervention: Mapping[str, Any]) -> None:
     items = intervention.get("used_items") or []
     pdf.section("Used items")
     if not items:
         pdf.paragraph("None")
-    else:
-        pdf.set_font(_FONT, "B", 10)
-        widths = (45, 95, 38)
-        for width, title in zip(widths, ("SKU", "Description", "Quantity"), strict=True):
-            pdf.cell(width, 6, _text(title), border="B")
-        pdf.ln(6)
-        pdf.set_font(_FONT, "", 10)
-        for item in items:
-            pdf.cell(widths[0], 6, _text(item.get("sku")))
-            pdf.cell(widths[1], 6, _text(item.get("description") or "")[:60])
-            pdf.cell(widths[2], 6, _text(item.get("quantity")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return
+    pdf.set_font(_FONT, "B", 10)
+    widths = (45, 95, 38)
+    for width, title in zip(widths, ("SKU", "Description", "Quantity"), strict=True):
+        pdf.cell(width, 6, _text(title), border="B")
+    pdf.ln(6)
+    pdf.set_font(_FONT, "", 10)
+    for item in items:
+        pdf.cell(widths[0], 6, _text(item.get("sku")))
+        pdf.cell(widths[1], 6, _text(item.get("description") or "")[:60])
+        pdf.cell(widths[2], 6, _text(item.get("quantity")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+
+def _notes_section(pdf: _Report, intervention: Mapping[str, Any]) -> None:
     if intervention.get("notes"):
         pdf.section("Notes")
         pdf.paragraph(intervention["notes"])
-
-    return bytes(pdf.output())

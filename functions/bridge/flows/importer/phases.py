@@ -274,6 +274,25 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
             strict=True,
         )
     )
+    prices, products = _price_and_product_records(state, ctx, items, price_lists, stored_products)
+
+    def write(state: dict[str, Any], part: str) -> None:
+        # Prices first: the product item (with its hash) marks its prices as imported.
+        write_records(state, ctx, revenue.PRICES, prices, part, None)
+        write_records(state, ctx, revenue.PRODUCTS, products, part, stored_products)
+        state["details"][revenue.PRICES] = state["details"].get(revenue.PRICES, 0) + len(due)
+
+    return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
+
+
+def _price_and_product_records(
+    state: dict[str, Any],
+    ctx: Ctx,
+    items: list[dict[str, Any]],
+    price_lists: dict[str, list[dict[str, Any]]],
+    stored_products: dict[str, Any],
+) -> tuple[list[Mapped], list[Mapped]]:
+    """The page's price and product records; an item whose prices were not re-read keeps its stored ones."""
     # Prices not re-read this run are only marked as seen (from what is stored).
     kept_keys = [
         k
@@ -305,14 +324,7 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
             keys = list((stored_products.get(key) or {}).get("price_keys") or [])
         extra = {"summary_hash": revenue.stable_hash(item), "price_keys": keys}
         products.append((key, product_mapping.map({"item": item}), extra))
-
-    def write(state: dict[str, Any], part: str) -> None:
-        # Prices first: the product item (with its hash) marks its prices as imported.
-        write_records(state, ctx, revenue.PRICES, prices, part, None)
-        write_records(state, ctx, revenue.PRODUCTS, products, part, stored_products)
-        state["details"][revenue.PRICES] = state["details"].get(revenue.PRICES, 0) + len(due)
-
-    return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
+    return prices, products
 
 
 # --- documents ---

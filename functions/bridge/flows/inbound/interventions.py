@@ -62,19 +62,7 @@ def gather(client: SellsyReader, account: Account, source_type: str, document: d
     kind, third_id = _customer_ref(document, source_type)
     customer = embed.get(kind) if kind else None
     owner = document.get("owner") or {}
-    rows = document.get("rows")
-    document_address = embed.get("delivery_address") if source_type == "estimate" else None
-    contact = embed.get("contact") if source_type == "estimate" else None
-    if source_type == "opportunity":
-        contacts = embed.get("contacts") or []
-        contact = contacts[0] if contacts and isinstance(contacts[0], dict) else None
-        main_doc = document.get("main_doc_id")
-        if main_doc:  # the opportunity's main quote: its rows and its copy of the address
-            quote = sellsy_reads.optional(sellsy_reads.estimate, client, int(main_doc))
-            if quote:
-                rows = quote.get("rows")
-                document_address = (quote.get("_embed") or {}).get("delivery_address")
-                contact = contact or (quote.get("_embed") or {}).get("contact")
+    rows, document_address, contact = _document_parts(client, source_type, document)
     third = sellsy_reads.optional(sellsy_reads.third, client, kind, third_id) if kind and third_id else None
     third_embed = (third or {}).get("_embed") or {}
     customer_address = third_embed.get("delivery_address") or third_embed.get("invoicing_address")
@@ -103,6 +91,25 @@ def gather(client: SellsyReader, account: Account, source_type: str, document: d
         recurrence=rules.recurrence,
         deep_link_host=account.settings.deep_link_host,
     )
+
+
+def _document_parts(
+    client: SellsyReader, source_type: str, document: dict[str, Any]
+) -> tuple[Any, dict[str, Any] | None, dict[str, Any] | None]:
+    """Rows, delivery address and contact the document gives; an opportunity's come from its main quote."""
+    embed = document.get("_embed") or {}
+    if source_type == "estimate":
+        return document.get("rows"), embed.get("delivery_address"), embed.get("contact")
+    if source_type != "opportunity":
+        return document.get("rows"), None, None
+    contacts = embed.get("contacts") or []
+    contact = contacts[0] if contacts and isinstance(contacts[0], dict) else None
+    main_doc = document.get("main_doc_id")
+    quote = sellsy_reads.optional(sellsy_reads.estimate, client, int(main_doc)) if main_doc else None
+    if not quote:
+        return document.get("rows"), None, contact
+    quote_embed = quote.get("_embed") or {}
+    return quote.get("rows"), quote_embed.get("delivery_address"), contact or quote_embed.get("contact")
 
 
 def _ensure_customer(account: Account, ctx: SourceContext, tags: list[str]) -> None:
@@ -181,6 +188,38 @@ def on_source_missing(account_id: str, source_type: str, source_id: int) -> Outc
     return Outcome("ok", "intervention_flagged", flag.reason, iv_id)
 
 
+def _on_lost(account_id: str, existing: Intervention | None, source_type: str, status: Any) -> Outcome:
+    """The source was refused, cancelled or lost: its intervention is flagged (kept, never deleted)."""
+    if existing is None:
+        return Outcome("skipped", "intervention_not_flagged", f"{source_type} is {status}; no intervention exists")
+    flag = flag_for(source_type, status)
+
+    def add_flag(iv: Intervention) -> Intervention | None:
+        if any(f.code == flag.code for f in iv.flags):
+            return None
+        iv.flags.append(flag)
+        iv.source_status = status
+        return iv
+
+    field_repo.update_intervention(account_id, existing.id, add_flag)
+    return Outcome("ok", "intervention_flagged", flag.reason, existing.id)
+
+
+def _on_won_again(account_id: str, existing: Intervention, source_type: str, status: Any) -> Outcome:
+    """The source is won and its intervention exists: a lost flag from before goes, nothing else changes."""
+    lost_codes = {f"{source_type}_{s}" for s in ("refused", "cancelled", "lost")}
+    if not any(f.code in lost_codes for f in existing.flags):
+        return Outcome("skipped", "intervention_exists", "intervention already exists for this source", existing.id)
+
+    def clear(iv: Intervention) -> Intervention:
+        iv.flags = [f for f in iv.flags if f.code not in lost_codes]
+        iv.source_status = status
+        return iv
+
+    field_repo.update_intervention(account_id, existing.id, clear)
+    return Outcome("ok", "intervention_unflagged", f"{source_type} is {status} again", existing.id)
+
+
 def on_source(client: SellsyReader, account: Account, source_type: str, source_id: int) -> Outcome:
     """React to "something changed on this estimate/opportunity" by reading its current state."""
     read = sellsy_reads.estimate if source_type == "estimate" else sellsy_reads.opportunity
@@ -195,36 +234,11 @@ def on_source(client: SellsyReader, account: Account, source_type: str, source_i
             return _on_linked(account.id, linked, source_type, source_id, status, outcome)
 
     if outcome == "lost":
-        if existing is None:
-            return Outcome("skipped", "intervention_not_flagged", f"{source_type} is {status}; no intervention exists")
-        flag = flag_for(source_type, status)
-
-        def add_flag(iv: Intervention) -> Intervention | None:
-            if any(f.code == flag.code for f in iv.flags):
-                return None
-            iv.flags.append(flag)
-            iv.source_status = status
-            return iv
-
-        field_repo.update_intervention(account.id, iv_id, add_flag)
-        return Outcome("ok", "intervention_flagged", flag.reason, iv_id)
-
+        return _on_lost(account.id, existing, source_type, status)
     if outcome != "won":
         return Outcome("skipped", "no_intervention", f"{source_type} status {status!r} creates no intervention")
-
     if existing is not None:
-        lost_codes = {f"{source_type}_{s}" for s in ("refused", "cancelled", "lost")}
-        if any(f.code in lost_codes for f in existing.flags):
-
-            def clear(iv: Intervention) -> Intervention:
-                iv.flags = [f for f in iv.flags if f.code not in lost_codes]
-                iv.source_status = status
-                return iv
-
-            field_repo.update_intervention(account.id, iv_id, clear)
-            return Outcome("ok", "intervention_unflagged", f"{source_type} is {status} again", iv_id)
-        return Outcome("skipped", "intervention_exists", "intervention already exists for this source", iv_id)
-
+        return _on_won_again(account.id, existing, source_type, status)
     ctx = gather(client, account, source_type, document)
     intervention = build(ctx)
     _ensure_customer(account, ctx, intervention.tags)
