@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.check_build import check_build
+from infra.check_build import check_build, report
 from infra.local.resources import LocalStack, Unresolvable, _Resolver
 from infra.template_tools import REPO_ROOT, TEMPLATE_PATH, load_template, parameter_defaults, resources_of_type
 
@@ -430,16 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--lambda-build", type=Path, help="a `sam build` output to check instead of building one")
     args = parser.parse_args(argv)
-    problems = check_artifacts(args.lambda_build)
-    for problem in problems:
-        sys.stderr.write(f"{problem}\n")
-    if problems:
-        return 1
-    count = len(template_functions())
-    sys.stderr.write(
-        f"artifacts OK: {count} handlers import from their artifact alone; arm64 artifacts hold only aarch64 code\n"
+    return report(
+        check_artifacts(args.lambda_build),
+        lambda: (
+            f"artifacts OK: {len(template_functions())} handlers import from their artifact alone; "
+            "arm64 artifacts hold only aarch64 code"
+        ),
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from infra.template_tools import REPO_ROOT, TEMPLATE_PATH, load_template, resources_of_type
@@ -63,12 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     args = parser.parse_args(argv)
     problems = check_build(args.build_dir)
+    return report(
+        problems, lambda: f"build OK: {len(function_handlers())} function artifacts, no tests/ or infra/ inside"
+    )
+
+
+def report(problems: list[str], success: Callable[[], str]) -> int:
+    """A checker's exit: each problem on stderr and status 1, or the ``success`` line and status 0."""
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
     if problems:
         return 1
-    count = len(function_handlers())
-    sys.stderr.write(f"build OK: {count} function artifacts, no tests/ or infra/ inside\n")
+    sys.stderr.write(f"{success()}\n")
     return 0
 
 

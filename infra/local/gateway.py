@@ -160,56 +160,58 @@ class LocalGateway:
         return response_parts(result)
 
     def _request_class(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
+        return type("Request", (_Request,), {"gateway": self})
 
-        class Request(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: the handlers log
-                return
+class _Request(BaseHTTPRequestHandler):
+    """One HTTP request to the gateway; ``gateway`` is set on the subclass each gateway makes."""
 
-            def _serve(self) -> None:
-                started = time.perf_counter()
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                length = int(headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self._reply(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
-                    self.close_connection = True
-                    return
-                body = self.rfile.read(length) if length else b""
-                try:
-                    status, out_headers, out_body = gateway.invoke(self.command, self.path, headers, body)
-                except Exception:  # a crashing function is a 500 from API Gateway, with no detail leaked
-                    log.exception("%s %s: the function raised", self.command, self.path)
-                    status, out_headers, out_body = (
-                        500,
-                        {"content-type": "application/json"},
-                        b'{"message":"Internal Server Error"}',
-                    )
-                out_headers.setdefault("x-local-latency-ms", f"{(time.perf_counter() - started) * 1000:.1f}")
-                self._reply(status, out_headers, out_body)
+    protocol_version = "HTTP/1.1"
+    gateway: LocalGateway
 
-            def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key == "set-cookie":
-                        for cookie in value.split("\n"):
-                            self.send_header(key, cookie)
-                    elif key not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(key, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    try:
-                        self.wfile.write(body)
-                    except (BrokenPipeError, ConnectionResetError):  # the caller gave up waiting
-                        self.close_connection = True
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the handlers log
+        return
 
-            def _not_allowed(self) -> None:
-                # API Gateway routes no TRACE/CONNECT to a function; a caller's odd method is a 4xx, never a 5xx.
-                self._reply(405, {"content-type": "application/json"}, b'{"message":"Method Not Allowed"}')
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        length = int(headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._reply(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        try:
+            status, out_headers, out_body = self.gateway.invoke(self.command, self.path, headers, body)
+        except Exception:  # a crashing function is a 500 from API Gateway, with no detail leaked
+            log.exception("%s %s: the function raised", self.command, self.path)
+            status, out_headers, out_body = (
+                500,
+                {"content-type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
+        out_headers.setdefault("x-local-latency-ms", f"{(time.perf_counter() - started) * 1000:.1f}")
+        self._reply(status, out_headers, out_body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-            do_TRACE = do_CONNECT = _not_allowed
+    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key == "set-cookie":
+                for cookie in value.split("\n"):
+                    self.send_header(key, cookie)
+            elif key not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the caller gave up waiting
+                self.close_connection = True
 
-        return Request
+    def _not_allowed(self) -> None:
+        # API Gateway routes no TRACE/CONNECT to a function; a caller's odd method is a 4xx, never a 5xx.
+        self._reply(405, {"content-type": "application/json"}, b'{"message":"Method Not Allowed"}')
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    do_TRACE = do_CONNECT = _not_allowed

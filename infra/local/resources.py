@@ -10,7 +10,7 @@ with ``!Ref``/``!GetAtt``/``!Sub`` resolved against what was created here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from secrets import token_urlsafe
@@ -130,32 +130,42 @@ class _Resolver:
             return node
         if len(node) == 1:
             ((key, arg),) = node.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-                return self.get_att(resource, attribute)
-            if key == "Fn::Sub":
-                return self.sub(arg)
-            if key == "Fn::Join":
-                return arg[0].join(str(self.value(part)) for part in arg[1])
-            if key == "Fn::If":
-                name, when_true, when_false = arg
-                return self.value(when_true if self.condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (self.value(part) for part in arg)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.value(arg[0])
-            if key == "Fn::And":
-                return all(self.value(part) for part in arg)
-            if key == "Fn::Or":
-                return any(self.value(part) for part in arg)
-            if key == "Condition":
-                return self.condition(arg)
+            intrinsic = _INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, arg)
             if key.startswith("Fn::"):
                 raise Unresolvable(key)
         return {key: self.value(item) for key, item in node.items()}
+
+
+def _get_att(resolver: _Resolver, arg: Any) -> str:
+    resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+    return resolver.get_att(resource, attribute)
+
+
+def _if(resolver: _Resolver, arg: Any) -> Any:
+    name, when_true, when_false = arg
+    return resolver.value(when_true if resolver.condition(name) else when_false)
+
+
+def _equals(resolver: _Resolver, arg: Any) -> bool:
+    left, right = (resolver.value(part) for part in arg)
+    return str(left) == str(right)
+
+
+# The intrinsic functions the template uses, by key; any other "Fn::" is Unresolvable.
+_INTRINSICS: dict[str, Callable[[_Resolver, Any], Any]] = {
+    "Ref": lambda resolver, arg: resolver.ref(arg),
+    "Fn::GetAtt": _get_att,
+    "Fn::Sub": lambda resolver, arg: resolver.sub(arg),
+    "Fn::Join": lambda resolver, arg: arg[0].join(str(resolver.value(part)) for part in arg[1]),
+    "Fn::If": _if,
+    "Fn::Equals": _equals,
+    "Fn::Not": lambda resolver, arg: not resolver.value(arg[0]),
+    "Fn::And": lambda resolver, arg: all(resolver.value(part) for part in arg),
+    "Fn::Or": lambda resolver, arg: any(resolver.value(part) for part in arg),
+    "Condition": lambda resolver, arg: resolver.condition(arg),
+}
 
 
 def _local_name(stack_name: str, logical_id: str) -> str:
@@ -308,20 +318,39 @@ def create_stack(
     def aws(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)
 
-    dynamodb = aws("dynamodb")
-    for logical_id, resource in resources_of_type(template, TABLE).items():
+    _create_tables(aws("dynamodb"), template, resolver)
+    _create_buckets(aws("s3"), template, resolver)
+    _create_queues(aws("sqs"), template, resolver)
+    _create_secrets(aws("secretsmanager"), template, resolver)
+    # Functions are not deployed locally (the handlers are called in-process), but their ARNs name them in
+    # the state machine definitions, which moto keeps as a store (it cannot run Lambda tasks without Docker).
+    for logical_id in resources_of_type(template, FUNCTION):
         name = _local_name(stack_name, logical_id)
+        stack.arns[logical_id] = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{name}"
+    _create_state_machines(aws("stepfunctions"), template, resolver, Path(template_path).resolve().parent)
+    stack.env = {**_function_environment(template, resolver), **LOCAL_ENV_OVERRIDES}
+    return stack
+
+
+def _create_tables(dynamodb: Any, template: dict[str, Any], resolver: _Resolver) -> None:
+    stack = resolver.stack
+    for logical_id, resource in resources_of_type(template, TABLE).items():
+        name = _local_name(stack.stack_name, logical_id)
         stack.arns[logical_id] = _create_table(dynamodb, name, resolver.value(resource["Properties"]))
         stack.physical[logical_id] = stack.names[logical_id] = name
 
-    s3 = aws("s3")
+
+def _create_buckets(s3: Any, template: dict[str, Any], resolver: _Resolver) -> None:
+    stack = resolver.stack
     for logical_id, resource in resources_of_type(template, BUCKET).items():
-        name = _local_name(stack_name, logical_id).lower()
-        _create_bucket(s3, name, region, resolver.value(resource.get("Properties", {})))
+        name = _local_name(stack.stack_name, logical_id).lower()
+        _create_bucket(s3, name, stack.region, resolver.value(resource.get("Properties", {})))
         stack.physical[logical_id] = stack.names[logical_id] = name
         stack.arns[logical_id] = f"arn:aws:s3:::{name}"
 
-    sqs = aws("sqs")
+
+def _create_queues(sqs: Any, template: dict[str, Any], resolver: _Resolver) -> None:
+    stack = resolver.stack
     # Queues without a redrive policy first: the others point at their ARN.
     queues = sorted(
         resources_of_type(template, QUEUE).items(),
@@ -329,15 +358,17 @@ def create_stack(
     )
     for logical_id, resource in queues:
         props = resolver.value(resource.get("Properties", {}))
-        name = props.get("QueueName") or _local_name(stack_name, logical_id)
+        name = props.get("QueueName") or _local_name(stack.stack_name, logical_id)
         url = sqs.create_queue(QueueName=name, Attributes=queue_attributes(props))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = url, name, arn
 
-    secrets = aws("secretsmanager")
+
+def _create_secrets(secrets: Any, template: dict[str, Any], resolver: _Resolver) -> None:
+    stack = resolver.stack
     for logical_id, resource in resources_of_type(template, SECRET).items():
         props = resolver.value(resource.get("Properties", {}))
-        name = props.get("Name") or _local_name(stack_name, logical_id)
+        name = props.get("Name") or _local_name(stack.stack_name, logical_id)
         try:
             arn = secrets.create_secret(
                 Name=name,
@@ -351,29 +382,23 @@ def create_stack(
         # Ref on a secret is its ARN, as in CloudFormation.
         stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = arn, name, arn
 
-    # Functions are not deployed locally (the handlers are called in-process), but their ARNs name them in
-    # the state machine definitions, which moto keeps as a store (it cannot run Lambda tasks without Docker).
-    for logical_id in resources_of_type(template, FUNCTION):
-        name = _local_name(stack_name, logical_id)
-        stack.arns[logical_id] = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{name}"
-    stepfunctions = aws("stepfunctions")
+
+def _create_state_machines(stepfunctions: Any, template: dict[str, Any], resolver: _Resolver, base: Path) -> None:
+    stack = resolver.stack
     for logical_id, resource in resources_of_type(template, STATE_MACHINE).items():
         props = resource["Properties"]
-        definition = Path(template_path).resolve().parent.joinpath(props["DefinitionUri"]).read_text(encoding="utf-8")
+        definition = base.joinpath(props["DefinitionUri"]).read_text(encoding="utf-8")
         for key, node in props.get("DefinitionSubstitutions", {}).items():
             definition = definition.replace("${" + key + "}", str(resolver.value(node)))
-        name = _local_name(stack_name, logical_id)
+        name = _local_name(stack.stack_name, logical_id)
         role = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{name}-role"
         try:
             arn = stepfunctions.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "StateMachineAlreadyExists":
                 raise
-            arn = f"arn:aws:states:{region}:{LOCAL_ACCOUNT_ID}:stateMachine:{name}"
+            arn = f"arn:aws:states:{stack.region}:{LOCAL_ACCOUNT_ID}:stateMachine:{name}"
         stack.physical[logical_id], stack.names[logical_id], stack.arns[logical_id] = arn, name, arn
-
-    stack.env = {**_function_environment(template, resolver), **LOCAL_ENV_OVERRIDES}
-    return stack
 
 
 def create_resources(

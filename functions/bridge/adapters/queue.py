@@ -24,10 +24,18 @@ class QueueMessage(BaseModel):
 
     kind: str = Field(min_length=1)
     account_id: str = Field(min_length=1)
-    delivery_id: str | None = Field(default=None, min_length=1)
-    correlation_id: str | None = Field(default=None, min_length=1)
+    delivery_id: str | None = None
+    correlation_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     replay_of: str | None = None
+
+
+REPLAYED_KEYS = ("kind", "account_id", "payload")
+
+
+def replayable(message: dict[str, Any]) -> dict[str, Any]:
+    """What a replay sends again: the message less its delivery and correlation ids (a replay gets new ones)."""
+    return {k: v for k, v in message.items() if k in REPLAYED_KEYS}
 
 
 def new_delivery_id() -> str:

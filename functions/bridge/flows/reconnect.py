@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.adapters import accounts_repo
+from bridge.adapters import accounts_repo, queue
 from bridge.flows.dispatch import dispatch
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import account_cache, receipt
 from bridge.sellsy.errors import NeedsReconnect
-
-REPLAYED_KEYS = ("kind", "account_id", "payload")
 
 
 def run_message(message: dict[str, Any]) -> Any:
@@ -37,6 +35,6 @@ def park_for_reconnect(message: dict[str, Any], reason: str) -> dict[str, str]:
         status="failed",
         reason=f"Sellsy refused the account's credentials: {reason}",
         correlation_id=message.get("correlation_id"),
-        replay={k: v for k, v in message.items() if k in REPLAYED_KEYS},
+        replay=queue.replayable(message),
     )
     return {"stopped": "needs_reconnect"}

@@ -9,7 +9,6 @@ A 429 is never a duplicate risk (Sellsy refused it), so every method waits and t
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from bridge.sellsy.errors import (
 )
 from bridge.sellsy.quota import QuotaGovernor, parse_retry_after
 from bridge.sellsy.reference_cache import ReferenceCache
+from bridge.sellsy.scopes import template_regex
 from bridge.sellsy.search_filters import SEARCH_FILTERS
 
 PAGE_LIMIT = 100  # Sellsy's maximum page size
@@ -44,11 +44,7 @@ M = TypeVar("M", bound=BaseModel)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
-
-
-_SEARCH_ROUTES = [(_template_regex(route), route) for route in SEARCH_FILTERS]
+_SEARCH_ROUTES = [(template_regex(route), route) for route in SEARCH_FILTERS]
 
 
 def check_filters(path: str, filters: dict[str, Any]) -> None:
@@ -132,7 +128,8 @@ class SellsyClient:
     def delete(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
         return self.request("DELETE", path, params=params)
 
-    def request(
+    # The one retry loop (401 renew, 429 wait, 5xx/transport retry, unknown write outcome) reads as a whole here.
+    def request(  # noqa: C901
         self,
         method: str,
         path: str,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bridge.sellsy.client import SellsyClient
+from bridge.sellsy.kinds import collection
 from bridge.sellsy.models import (
     Address,
     Comment,
@@ -36,27 +37,6 @@ ESTIMATE_EMBEDS = ("company", "individual", "contact", "invoicing_address", "del
 OPPORTUNITY_EMBEDS = ("company", "individual", "contacts", "assigned_staffs")
 INVOICE_EMBEDS = ("company", "individual", "contact", "invoicing_address", "delivery_address")
 CUSTOMER_EMBEDS = ("invoicing_address", "delivery_address", "main_contact")
-
-# Object kind (as in ``related`` and webhooks) -> API collection.
-COLLECTIONS = {
-    "company": "companies",
-    "individual": "individuals",
-    "contact": "contacts",
-    "opportunity": "opportunities",
-    "estimate": "estimates",
-    "invoice": "invoices",
-    "creditnote": "credit-notes",
-    "credit_note": "credit-notes",
-    "order": "orders",
-    "item": "items",
-}
-
-
-def collection(kind: str) -> str:
-    try:
-        return COLLECTIONS[kind]
-    except KeyError:
-        raise ValueError(f"unknown Sellsy object kind {kind!r}") from None
 
 
 def _embeds(base: Iterable[str], custom_field_ids: Iterable[int] = ()) -> list[str]:

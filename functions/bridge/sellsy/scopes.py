@@ -67,12 +67,14 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+def template_regex(template: str) -> re.Pattern[str]:
+    """``/companies/{id}/addresses`` matches ``/companies/12/addresses``: each ``{name}`` stands for one segment."""
+    return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+
+
 @cache
 def _patterns() -> list[tuple[str, re.Pattern[str], tuple[str, ...]]]:
-    compiled = []
-    for (method, template), scopes in ROUTE_SCOPES.items():
-        regex = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
-        compiled.append((method, re.compile(regex), scopes))
+    compiled = [(method, template_regex(template), scopes) for (method, template), scopes in ROUTE_SCOPES.items()]
     # Literal segments first: /webhooks/events must not match /webhooks/{id}.
     compiled.sort(key=lambda entry: entry[1].pattern.count("[^/]+"))
     return compiled

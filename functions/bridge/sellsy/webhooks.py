@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from bridge.sellsy.kinds import COLLECTIONS
+
 SIGNATURE_HEADER = "x-webhook-signature"
 MAX_BODY_BYTES = 256 * 1024  # deliveries are small; anything bigger is refused before parsing
 # Deliveries carry the unix time of the event (register W6). Older than a day is refused, and so is
@@ -33,12 +35,11 @@ MAX_AHEAD_SECONDS = 300
 THIRD = "third"  # a company or an individual; the payload does not say which
 THIRD_TYPES = ("client", "prospect", "supplier")
 CONTACT_TYPES = ("people", "contact", "third_party_contact")
+# Other names a delivery may use for an object kind: two words of its own and the API collections' plurals.
 ENTITY_ALIASES = {
     "corporation": "company",
     "person": "individual",
-    "opportunities": "opportunity",
-    "estimates": "estimate",
-    "invoices": "invoice",
+    **{plural: kind for kind, plural in COLLECTIONS.items() if "_" not in kind},
 }
 _TRUE = {"1", "true", "y", "yes"}
 _FALSE = {"0", "false", "n", "no"}

@@ -108,15 +108,9 @@ def run_chunk(
 
     `execution_arn` names the state machine execution driving this chunk; it is kept on the run so that
     an on-demand start can tell whether the run is still being worked on."""
-    loaded = import_state.load_run(account_id, run_id) if run_id else None
-    state: dict[str, Any] = loaded if loaded is not None else start_run(account_id, deps.base_currency)
+    state = _chunk_state(account_id, deps, run_id, execution_arn)
     if state["status"] == DONE:
         return answer(state)
-    if state["status"] in STOPPED:
-        state = {**state, "status": RUNNING, "error": None}  # a new chunk resumes a stopped run
-    if execution_arn and state.get("execution_arn") != execution_arn:
-        # Saved at once: an on-demand start must see that this execution works on the run.
-        state = import_state.save_run({**state, "execution_arn": execution_arn})
     meter = _Meter(deps.client)
     converter = deps.converter or run_converter(state, deps.export_bucket)
     names = phases.phase_names()
@@ -124,40 +118,14 @@ def run_chunk(
     state["chunks"] += 1
     # Reading position (may be one page ahead of the checkpoint while that page's writes run).
     ahead_phase, ahead_cursor, ahead_page = state["phase"], dict(state["cursor"]), state["page_no"]
-    pending: Future[None] | None = None
-
-    def on_swept(shard: sweeps.Shard) -> None:
-        if deps.on_page is not None:
-            deps.on_page(*sweeps.hook_label(*shard))
-
-    def settle(work: phases.PageWork, phase_index: int, page_no: int) -> None:
-        """On the writer thread: the page's writes, then the checkpoint just after that page. Only this
-        thread changes the state while pages are read, and the reading never waits for a checkpoint."""
-        if work.write is not None:
-            work.write(state, f"{phase_index:02d}-{page_no:06d}")
-        if deps.on_page is not None:
-            deps.on_page(*(work.label or (names[phase_index], page_no)))
-        if work.finished:
-            state["phase"], state["cursor"], state["page_no"] = phase_index + 1, {}, 0
-        else:
-            state["phase"], state["cursor"], state["page_no"] = phase_index, work.cursor, page_no
-        state["phase_name"] = names[min(state["phase"], len(names) - 1)]
-        sweeper.advance(state, names, on_swept, start=state["phase"] < sweeps_phase)
-        _checkpoint(state, meter)
-
-    def commit() -> None:
-        """Wait until the pending page is settled (raises what its writes or its checkpoint raised)."""
-        nonlocal pending
-        if pending is not None:
-            future, pending = pending, None
-            future.result()
-
     with (
         ContextThreadPool(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
         ContextThreadPool(max_workers=1, thread_name_prefix="import-write") as writer,
         closing(sweeps.BackgroundSweeper(account_id, state["run_id"], deps.export_bucket)) as sweeper,
     ):
         ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)
+        pages = _Settler(state, names, deps, meter, sweeper, writer)
+        commit, on_swept = pages.commit, pages.on_swept
         try:
             while ahead_phase < len(names) and remaining_ms() >= margin_ms:
                 if ahead_phase == sweeps_phase and not ahead_cursor:  # entering the phase
@@ -170,32 +138,100 @@ def run_chunk(
                     work = phases.skip_phase(state, names[ahead_phase], exc)
                 commit()  # the previous page was settled while this one was read
                 ahead_page += 1
-                pending = writer.submit(settle, work, ahead_phase, ahead_page)
+                pages.submit(work, ahead_phase, ahead_page)
                 if work.finished:
                     commit()  # the next phase may read what this one wrote
                     ahead_phase, ahead_cursor, ahead_page = ahead_phase + 1, {}, 0
                 else:
                     ahead_cursor = work.cursor
             commit()
-        except QuotaReserveReached as exc:
-            commit()
-            return _stop(state, meter, QUOTA_RESERVE, exc)
-        except PaymentRequired as exc:
-            commit()
-            return _stop(state, meter, PLAN_LIMIT, exc)
-        except NeedsReconnect as exc:
-            commit()
-            if deps.on_reconnect is not None:
-                deps.on_reconnect(account_id, exc.message)
-            return _stop(state, meter, NEEDS_RECONNECT, exc)
         except SellsyError as exc:
             commit()
-            return _stop(state, meter, FAILED, exc)
+            if isinstance(exc, NeedsReconnect) and deps.on_reconnect is not None:
+                deps.on_reconnect(account_id, exc.message)
+            return _stop(state, meter, _stop_status(exc), exc)
     if state["phase"] >= len(names):
         state = _finish(state, meter, deps.export_bucket)
         if deps.on_missing_scopes is not None:
             deps.on_missing_scopes(account_id, state.get("skipped") or {})
     return answer(state)
+
+
+class _Settler:
+    """The writer side of a chunk: each page's writes then the checkpoint just after it, on one thread.
+
+    Only that thread changes the state while pages are read, and the reading never waits for a checkpoint;
+    ``commit`` waits for the page in flight (and raises what its writes or its checkpoint raised)."""
+
+    def __init__(
+        self,
+        state: dict[str, Any],
+        names: list[str],
+        deps: ImportDeps,
+        meter: _Meter,
+        sweeper: sweeps.BackgroundSweeper,
+        writer: ContextThreadPool,
+    ) -> None:
+        self._state, self._names, self._deps, self._meter = state, names, deps, meter
+        self._sweeper, self._writer = sweeper, writer
+        self._sweeps_phase = names.index("sweeps")
+        self._pending: Future[None] | None = None
+
+    def on_swept(self, shard: sweeps.Shard) -> None:
+        if self._deps.on_page is not None:
+            self._deps.on_page(*sweeps.hook_label(*shard))
+
+    def submit(self, work: phases.PageWork, phase_index: int, page_no: int) -> None:
+        self._pending = self._writer.submit(self._settle, work, phase_index, page_no)
+
+    def commit(self) -> None:
+        if self._pending is not None:
+            future, self._pending = self._pending, None
+            future.result()
+
+    def _settle(self, work: phases.PageWork, phase_index: int, page_no: int) -> None:
+        state = self._state
+        if work.write is not None:
+            work.write(state, f"{phase_index:02d}-{page_no:06d}")
+        if self._deps.on_page is not None:
+            self._deps.on_page(*(work.label or (self._names[phase_index], page_no)))
+        _advance(state, self._names, work, phase_index, page_no)
+        self._sweeper.advance(state, self._names, self.on_swept, start=state["phase"] < self._sweeps_phase)
+        _checkpoint(state, self._meter)
+
+
+def _advance(state: dict[str, Any], names: list[str], work: phases.PageWork, phase_index: int, page_no: int) -> None:
+    """The checkpoint's position just after a settled page (the next phase's start after its last page)."""
+    if work.finished:
+        state["phase"], state["cursor"], state["page_no"] = phase_index + 1, {}, 0
+    else:
+        state["phase"], state["cursor"], state["page_no"] = phase_index, work.cursor, page_no
+    state["phase_name"] = names[min(state["phase"], len(names) - 1)]
+
+
+def _chunk_state(account_id: str, deps: ImportDeps, run_id: str | None, execution_arn: str | None) -> dict[str, Any]:
+    """The run this chunk works on: the one named, else a new or the unfinished one; a stopped run resumes."""
+    loaded = import_state.load_run(account_id, run_id) if run_id else None
+    state: dict[str, Any] = loaded if loaded is not None else start_run(account_id, deps.base_currency)
+    if state["status"] == DONE:
+        return state
+    if state["status"] in STOPPED:
+        state = {**state, "status": RUNNING, "error": None}  # a new chunk resumes a stopped run
+    if execution_arn and state.get("execution_arn") != execution_arn:
+        # Saved at once: an on-demand start must see that this execution works on the run.
+        state = import_state.save_run({**state, "execution_arn": execution_arn})
+    return state
+
+
+def _stop_status(exc: SellsyError) -> str:
+    """The status a run stops with after ``exc``: waiting for quota, plan, reconnection, or failed."""
+    if isinstance(exc, QuotaReserveReached):
+        return QUOTA_RESERVE
+    if isinstance(exc, PaymentRequired):
+        return PLAN_LIMIT
+    if isinstance(exc, NeedsReconnect):
+        return NEEDS_RECONNECT
+    return FAILED
 
 
 def run_converter(state: dict[str, Any], bucket: str | None) -> BaseCurrencyConverter:

@@ -144,13 +144,17 @@ def sync_customer(
         return FieldCustomer.model_validate(current.model_dump() | synced | {"tags": tags})
 
     field_repo.update_customer(account.id, cid, change)
-    if result["kind"] == "supplier":
+    return _sync_outcome(account, kind, third, cid, result["kind"])
+
+
+def _sync_outcome(account: Account, kind: str, third: dict[str, Any], cid: str, what: str) -> Outcome:
+    if what == "supplier":
         return Outcome("skipped", "supplier_not_synced", "suppliers do not become field customers", cid)
-    if result["kind"] == "unchanged":
+    if what == "unchanged":
         if _echo_objects(account.id, kind, third):
             return Outcome("skipped", "echo_suppressed", "change caused by our own write to Sellsy", cid)
         return Outcome("skipped", "customer_unchanged", "nothing the field side uses changed", cid)
-    return Outcome("ok", result["kind"], None, cid)
+    return Outcome("ok", what, None, cid)
 
 
 def _mark_deleted(account: Account, cid: str) -> Outcome:

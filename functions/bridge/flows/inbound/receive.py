@@ -54,9 +54,8 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def receive(
-    *, account_id: str, method: str, content_type: str | None, signature: str | None, body: bytes, correlation_id: str
-) -> Answer:
+def _request_refusal(method: str, account_id: str, content_type: str | None, body: bytes) -> Answer | None:
+    """The answer to a request refused before any lookup (or Sellsy's GET ping), None to go on."""
     if method.upper() in ("GET", "HEAD"):
         return Answer(200, {"status": "ok"})  # Sellsy's ping when the endpoint is configured
     if method.upper() != "POST":
@@ -73,9 +72,10 @@ def receive(
             f"content type {kind or '(none)'!r} is not accepted",
             {"accepted": list(ACCEPTED_TYPES)},
         )
-    account = account_cache.get_account(account_id, max_age=ACCOUNT_MAX_AGE_SECONDS)
-    if account is None:
-        return problem(404, "unknown_account", f"account {account_id!r} does not exist")
+    return None
+
+
+def _signature_refusal(account_id: str, signature: str | None, body: bytes) -> Answer | None:
     keys = secrets.get_webhook_signing_keys(account_id)
     if not signature:
         return problem(401, "missing_signature", "the X-Webhook-Signature header is missing")
@@ -83,6 +83,22 @@ def receive(
         return problem(401, "no_signing_key", "this account has no webhook signing key configured")
     if not webhooks.verify_signature(body, signature, keys):
         return problem(401, "bad_signature", "X-Webhook-Signature does not match the body and the signing key")
+    return None
+
+
+def receive(
+    *, account_id: str, method: str, content_type: str | None, signature: str | None, body: bytes, correlation_id: str
+) -> Answer:
+    refused = _request_refusal(method, account_id, content_type, body)
+    if refused is not None:
+        return refused
+    kind = media_type(content_type)
+    account = account_cache.get_account(account_id, max_age=ACCOUNT_MAX_AGE_SECONDS)
+    if account is None:
+        return problem(404, "unknown_account", f"account {account_id!r} does not exist")
+    refused = _signature_refusal(account_id, signature, body)
+    if refused is not None:
+        return refused
     try:
         event = webhooks.parse_delivery(body, kind)
         webhooks.check_freshness(event.timestamp, time.time())

@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bridge.adapters import accounts_repo
+from bridge.adapters import accounts_repo, queue
+from bridge.domain.accounts import Account
 from bridge.flows.exchange_log import record_exchange
 from bridge.flows.inbound import account_cache, customers, interventions
 from bridge.flows.inbound.outcome import Outcome
@@ -31,6 +32,30 @@ def default_client(account_id: str) -> SellsyReader:
     from bridge.sellsy.factory import client_for_account
 
     return client_for_account(account_id)
+
+
+def _current_account(account_id: str) -> Account | None:
+    account = account_cache.get_account(account_id)
+    if account is not None and account.status == "needs_reconnect":
+        # A reconnect seconds ago must not park this message again: the cache may be older than that.
+        account_cache.forget(account_id)
+        account = accounts_repo.get_account(account_id, consistent=True)
+    return account
+
+
+def _refusal(account: Account | None, entity: str, raw_id: str) -> Outcome | None:
+    """Why this event is not worked on (None: it is)."""
+    if account is None:
+        return Outcome("skipped", "account_unknown", "the account no longer exists")
+    if account.status == "needs_reconnect":
+        return Outcome("failed", "account_needs_reconnect", "account needs reconnection")
+    if not account.can_sync:
+        return Outcome("skipped", "account_inactive", f"account is {account.status}")
+    if not raw_id.isdigit():
+        return Outcome("skipped", "invalid_event", "event without a numeric object id")
+    if entity not in (*SOURCES, *THIRDS, THIRD, "contact"):
+        return Outcome("skipped", "event_ignored", f"{entity or 'unknown'} events are not used")
+    return None
 
 
 def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> dict[str, Any]:
@@ -59,24 +84,14 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
         )
         return outcome.as_dict()
 
-    account = account_cache.get_account(account_id)
-    if account is not None and account.status == "needs_reconnect":
-        # A reconnect seconds ago must not park this message again: the cache may be older than that.
-        account_cache.forget(account_id)
-        account = accounts_repo.get_account(account_id, consistent=True)
-    if account is None:
-        return record(Outcome("skipped", "account_unknown", "the account no longer exists"))
-    if account.status == "needs_reconnect":
-        # Kept replayable: once the account is reconnected, the delivery can run through the normal path.
-        replay = {k: v for k, v in message.items() if k in ("kind", "account_id", "payload")}
-        return record(Outcome("failed", "account_needs_reconnect", "account needs reconnection"), replay)
-    if not account.can_sync:
-        return record(Outcome("skipped", "account_inactive", f"account is {account.status}"))
-    if not raw_id.isdigit():
-        return record(Outcome("skipped", "invalid_event", "event without a numeric object id"))
+    account = _current_account(account_id)
+    refusal = _refusal(account, entity, raw_id)
+    if refusal is not None:
+        # Parked deliveries stay replayable: once the account is reconnected they run through the normal path.
+        parked = refusal.kind == "account_needs_reconnect"
+        return record(refusal, queue.replayable(message) if parked else None)
+    assert account is not None
     object_id = int(raw_id)
-    if entity not in (*SOURCES, *THIRDS, THIRD, "contact"):
-        return record(Outcome("skipped", "event_ignored", f"{entity or 'unknown'} events are not used"))
 
     sellsy = client or default_client(account_id)
     try:

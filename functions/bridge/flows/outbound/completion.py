@@ -244,7 +244,7 @@ def run_completion(
             field_id=intervention_id,
             reason=f"{result.skipped}: reconnect, then replay",
             correlation_id=correlation_id,
-            replay=_replayable(message),
+            replay=queue.replayable(message),
         )
         return result
 
@@ -301,10 +301,6 @@ def run_completion(
     return result
 
 
-def _replayable(message: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in message.items() if k in ("kind", "account_id", "payload")}
-
-
 def _log_outcome(
     account_id: str,
     intervention_id: str,
@@ -326,7 +322,7 @@ def _log_outcome(
         response={"state": outcome.state, "code": outcome.code, "links": outcome.links, **outcome.details},
         duration_ms=outcome.duration_ms,
         correlation_id=correlation_id,
-        replay=_replayable(message) if outcome.state == "failed" else None,
+        replay=queue.replayable(message) if outcome.state == "failed" else None,
     )
 
 
@@ -349,7 +345,7 @@ def _log_action_error(
         reason=reason,
         request={"action_key": key},
         correlation_id=correlation_id,
-        replay=_replayable(message),
+        replay=queue.replayable(message),
     )
 
 

@@ -283,5 +283,5 @@ def _failed(
         field_id=customer_id,
         reason=f"{what}: {type(exc).__name__}: {exc}",
         correlation_id=correlation_id,
-        replay={k: v for k, v in message.items() if k in ("kind", "account_id", "payload")},
+        replay=queue.replayable(message),
     )
