@@ -20,7 +20,9 @@ def _bodies(sqs: Any, url: str) -> list[dict[str, Any]]:
     return got
 
 
-def test_dead_letters_go_back_to_the_events_queue_with_their_attributes(aws_clean: Any, capsys: Any) -> None:
+def test_dead_letters_go_back_to_the_events_queue_with_their_attributes(
+    aws_clean: Any, no_pump: None, capsys: Any
+) -> None:
     sqs = aws_clean.client("sqs")
     events_url = aws_clean.env["EVENTS_QUEUE_URL"]
     dlq_url, _ = dead_letter_queue_of(sqs, events_url)
