@@ -859,6 +859,9 @@ class State:
             if row.get("discount"):
                 value = Decimal(str(row["discount"]["value"]))
                 cut = Decimal(money(gross * value / 100)) if row["discount"]["type"] == "percent" else value
+                if 0 < gross < cut:  # a line's discount never exceeds the line: it is cut to the line's amount
+                    cut = gross
+                    row["discount"]["value"] = money(cut)
                 row["discount"]["total"] = money(cut)
             net = Decimal(money((gross - cut) * Decimal(shares.get(row["id"], "1"))))
             tax = self.taxes.get(int(row.get("tax_id") or 1)) or self.taxes[1]
