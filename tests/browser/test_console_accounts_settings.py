@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import a11y
 
@@ -59,7 +60,7 @@ def test_connect_an_account(console: Any, stack: Any, restored_token: None, shoo
     page.get_by_label("Client id", exact=True).fill(stack.sandbox.client_id)
     page.get_by_label("Client secret", exact=True).fill(stack.sandbox.client_secret)
     page.get_by_label("Client secret", exact=True).press("Enter")  # keyboard only
-    assert page.get_by_role("status").inner_text() == "Connected to Sellsy."
+    expect(page.get_by_role("status")).to_have_text("Connected to Sellsy.")
     assert stack.sandbox.client_secret not in page.content()
     shoot(page, "console-account")
 
@@ -69,7 +70,7 @@ def test_connect_an_account(console: Any, stack: Any, restored_token: None, shoo
     page.get_by_label("Client secret (optional)").fill(stack.sandbox.auth_code_client_secret)
     page.get_by_role("button", name="Continue with Sellsy").click()
     page.wait_for_url(f"**/console/accounts/{account_id}?notice=connected")
-    assert page.get_by_role("status").inner_text() == "Connected to Sellsy."
+    expect(page.get_by_role("status")).to_have_text("Connected to Sellsy.")
     assert "Sellsy sign-in (OAuth)" in page.locator("dl.facts").first.inner_text()
 
     page.goto(console.url("/accounts"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from bridge.flows.exchange_log import record_exchange
 from tests.browser import a11y
 from tests.browser.conftest import Console, connect_account, settle
@@ -46,31 +48,31 @@ def test_a_failed_exchange_is_replayed_and_then_shown_fixed(console: Console, st
     page.get_by_label("Status").select_option("failed")
     page.get_by_role("button", name="Filter").click()
     row = page.locator(f'tr[data-exchange-id="{failure}"]')
-    assert row.get_by_text("Failed", exact=True).is_visible()
-    assert page.locator("tbody tr").count() == 1
+    expect(row.get_by_text("Failed", exact=True)).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(1)
     shoot(page, "exchanges-failed")
 
     row.get_by_role("link").click()
     page.wait_for_url(f"**/exchanges/{failure}")
-    assert page.get_by_text("Sellsy answered 503 Service Unavailable").first.is_visible()
+    expect(page.get_by_text("Sellsy answered 503 Service Unavailable").first).to_be_visible()
     a11y.assert_accessible(page)
     page.get_by_role("button", name="Replay this exchange").click()
     page.wait_for_url(re.compile(r".*replayed="))
-    assert page.get_by_role("status").filter(has_text="Replay requested").is_visible()
-    assert page.get_by_role("button", name="Replay this exchange").count() == 0  # replayed once only
+    expect(page.get_by_role("status").filter(has_text="Replay requested")).to_be_visible()
+    expect(page.get_by_role("button", name="Replay this exchange")).to_have_count(0)  # replayed once only
 
     settle(stack)  # the replay runs through the queue and the worker: the intervention is made
     page.reload()
     fixed = page.get_by_text("This failure was fixed by a later success:")
-    assert fixed.is_visible()
+    expect(fixed).to_be_visible()
     shoot(page, "exchange-fixed")
     page.locator("p.notice.ok a").click()
-    assert page.locator("dd code").filter(has_text="intervention_created").is_visible()
+    expect(page.locator("dd code").filter(has_text="intervention_created")).to_be_visible()
     page.get_by_role("link", name=f"Intervention est-{estimate_id}").click()
-    assert page.get_by_role("heading", level=1).filter(has_text=f"est-{estimate_id}").is_visible()
+    expect(page.get_by_role("heading", level=1).filter(has_text=f"est-{estimate_id}")).to_be_visible()
 
     page.goto(console.url(f"/accounts/{account_id}/exchanges?status=failed"))
-    assert page.locator(f'tr[data-exchange-id="{failure}"]').get_by_text("Failed, fixed later").is_visible()
+    expect(page.locator(f'tr[data-exchange-id="{failure}"]').get_by_text("Failed, fixed later")).to_be_visible()
 
 
 def test_replay_every_failure_since_a_time_confirms_first(console: Console, stack: Any, shoot: Any) -> None:
@@ -87,12 +89,12 @@ def test_replay_every_failure_since_a_time_confirms_first(console: Console, stac
         )
     page = console.new_page(f"/accounts/{account_id}/exchanges")
     page.get_by_role("button", name="Replay failures…").click()
-    assert page.get_by_text("3 failed exchange(s) since").is_visible()
+    expect(page.get_by_text("3 failed exchange(s) since")).to_be_visible()
     a11y.assert_accessible(page)
     shoot(page, "exchanges-replay-confirm")
     page.get_by_role("button", name="Replay 3 exchange(s)").click()
-    assert page.get_by_role("status").filter(has_text="3 replayed, 0 skipped.").is_visible()
+    expect(page.get_by_role("status").filter(has_text="3 replayed, 0 skipped.")).to_be_visible()
     a11y.assert_accessible(page)
     page.get_by_role("link", name="Back to the exchange log").click()
     page.get_by_role("button", name="Replay failures…").click()
-    assert page.get_by_text("Nothing to replay since").is_visible()
+    expect(page.get_by_text("Nothing to replay since")).to_be_visible()

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.browser import a11y
 from tests.browser.conftest import Console, connect_account, settle
@@ -58,10 +59,10 @@ def test_open_an_intervention_and_follow_its_deep_link(console: Console, stack: 
     page.get_by_role("link", name=intervention_id, exact=True).click()
     page.wait_for_url(f"**/interventions/{intervention_id}")
     a11y.assert_accessible(page)
-    assert page.locator(".intervention-status").inner_text() == "Completed"
+    expect(page.locator(".intervention-status")).to_have_text("Completed")
     actions = page.locator("table.actions-table tbody tr")
-    assert actions.count() == 2
-    assert actions.filter(has_text="convert_quote").get_by_text("Done", exact=True).is_visible()
+    expect(actions).to_have_count(2)
+    expect(actions.filter(has_text="convert_quote").get_by_text("Done", exact=True)).to_be_visible()
     invoice_link = actions.filter(has_text="convert_quote").get_by_role("link")
     assert "/?_f=invoiceOverview&id=" in (invoice_link.get_attribute("href") or "")
     shoot(page, "intervention")
@@ -82,12 +83,12 @@ def test_open_an_intervention_and_follow_its_deep_link(console: Console, stack: 
     link_back = page.get_by_label("Link to this page").input_value()
     assert link_back == console.url(f"/accounts/{account_id}/interventions/{intervention_id}")
     page.goto(link_back)
-    assert page.get_by_role("heading", level=1).filter(has_text=intervention_id).is_visible()
+    expect(page.get_by_role("heading", level=1).filter(has_text=intervention_id)).to_be_visible()
 
 
 def test_the_intervention_page_in_french_uses_sellsys_labels(console: Console, stack: Any) -> None:
     account_id, intervention_id, _ = completed_intervention(stack)
     page = console.new_page(f"/accounts/{account_id}/interventions/{intervention_id}", locale="fr-FR")
-    assert page.locator(".intervention-status").inner_text() == "Terminée"
-    assert page.get_by_text("Accepté", exact=True).is_visible()  # the estimate's status, Sellsy's French label
-    assert page.get_by_role("link", name="Ouvrir le devis dans Sellsy").is_visible()
+    expect(page.locator(".intervention-status")).to_have_text("Terminée")
+    expect(page.get_by_text("Accepté", exact=True)).to_be_visible()  # the estimate's status, Sellsy's French label
+    expect(page.get_by_role("link", name="Ouvrir le devis dans Sellsy")).to_be_visible()
