@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := -m pip install -q --disable-pip-version-check --require-hashes
+# uv installs a lock in seconds (pip takes about a minute for the dev one); pip stays the fallback, e.g. where
+# packages come only through an index pip.conf names (uv does not read it).
+install = $(UV) pip install -q --require-hashes --python $(1)/bin/python -r $(2) || $(1)/bin/python $(PIP_INSTALL) -r $(2)
 # Lock files (`make lock` compiles each from the .in file beside it; requirements.txt from infra/requirements/runtime.in).
 RUNTIME_LOCK := requirements.txt
 LOCAL_LOCK := infra/requirements/local.txt
@@ -30,31 +33,31 @@ define make_venv
 	@$(1)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 12), f"Python 3.12 needed, found {sys.version}"'
 endef
 
-$(LOCAL_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK)
+$(LOCAL_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK) | $(UV)
 	$(call make_venv,$(VENV))
-	$(BIN)/python $(PIP_INSTALL) -r $(LOCAL_LOCK)
+	$(call install,$(VENV),$(LOCAL_LOCK))
 	@rm -f $(VENV)/.installed-local-* && touch $@
 
 # The dev lock holds the local one at the same versions, so installing it satisfies both.
-$(DEV_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK) $(DEV_LOCK)
+$(DEV_STAMP): $(RUNTIME_LOCK) $(LOCAL_LOCK) $(DEV_LOCK) | $(UV)
 	$(call make_venv,$(VENV))
-	$(BIN)/python $(PIP_INSTALL) -r $(DEV_LOCK)
+	$(call install,$(VENV),$(DEV_LOCK))
 	@rm -f $(VENV)/.installed-* && touch $@ $(LOCAL_STAMP)
 
 venv-local: $(LOCAL_STAMP)  ## runtime + embedded default (moto server, Sellsy sandbox): what run/up need
 
 venv: $(DEV_STAMP)  ## venv-local + test and lint tools
 
-$(VALIDATE_STAMP): $(VALIDATE_LOCK)
+$(VALIDATE_STAMP): $(VALIDATE_LOCK) | $(UV)
 	$(call make_venv,$(VALIDATE_VENV))
-	$(VALIDATE_VENV)/bin/python $(PIP_INSTALL) -r $(VALIDATE_LOCK)
+	$(call install,$(VALIDATE_VENV),$(VALIDATE_LOCK))
 	@rm -f $(VALIDATE_VENV)/.installed-* && touch $@
 
 validate-venv: $(VALIDATE_STAMP)
 
-$(SAM_STAMP): $(SAM_LOCK)
+$(SAM_STAMP): $(SAM_LOCK) | $(UV)
 	$(call make_venv,$(SAM_VENV))
-	$(SAM_VENV)/bin/python $(PIP_INSTALL) -r $(SAM_LOCK)
+	$(call install,$(SAM_VENV),$(SAM_LOCK))
 	@rm -f $(SAM_VENV)/.installed-* && touch $@
 
 sam-venv: $(SAM_STAMP)

@@ -110,6 +110,12 @@ def moto_app() -> WsgiApp:
     return AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
 
 
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """HTTP/1.1, so a client keeps its connection: werkzeug's HTTP/1.0 default closed it after every request."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class MotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` serving ``moto_app()``; ``port=0`` picks a free loopback port."""
 
@@ -117,7 +123,7 @@ class MotoServer(ThreadedMotoServer):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
 
     def _server_entry(self) -> None:
-        self._server = make_server(self._ip_address, self._port, moto_app(), True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, moto_app(), True, request_handler=KeepAliveRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -132,7 +138,7 @@ def main() -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args()
-    make_server(args.host, args.port, moto_app(), True, request_handler=MotoRequestHandler).serve_forever()
+    make_server(args.host, args.port, moto_app(), True, request_handler=KeepAliveRequestHandler).serve_forever()
 
 
 if __name__ == "__main__":
