@@ -24,7 +24,7 @@ from typing import Any
 from moto.dynamodb.models.table import Table
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -116,6 +116,11 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     protocol_version = "HTTP/1.1"
 
 
+def serve(host: str, port: int) -> BaseWSGIServer:
+    """A threaded server of ``moto_app()`` bound to ``host:port``, not yet serving."""
+    return make_server(host, port, moto_app(), True, request_handler=KeepAliveRequestHandler)
+
+
 class MotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` serving ``moto_app()``; ``port=0`` picks a free loopback port."""
 
@@ -123,7 +128,7 @@ class MotoServer(ThreadedMotoServer):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
 
     def _server_entry(self) -> None:
-        self._server = make_server(self._ip_address, self._port, moto_app(), True, request_handler=KeepAliveRequestHandler)
+        self._server = serve(self._ip_address, self._port)
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -138,7 +143,7 @@ def main() -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args()
-    make_server(args.host, args.port, moto_app(), True, request_handler=KeepAliveRequestHandler).serve_forever()
+    serve(args.host, args.port).serve_forever()
 
 
 if __name__ == "__main__":
