@@ -145,9 +145,11 @@ def test_app_code_sees_the_local_stack(aws, no_pump):
     # Other tests on this stack may have parked their own failures in the DLQ: look for ours only.
     seen: list[str] = []
     for _ in range(10):
-        for message in aws.client("sqs").receive_message(
-            QueueUrl=dlq, WaitTimeSeconds=1, MaxNumberOfMessages=10, VisibilityTimeout=30
-        ).get("Messages", []):
+        for message in (
+            aws.client("sqs")
+            .receive_message(QueueUrl=dlq, WaitTimeSeconds=1, MaxNumberOfMessages=10, VisibilityTimeout=30)
+            .get("Messages", [])
+        ):
             seen.append(message["Body"])
             if message["Body"] == probe:
                 aws.client("sqs").delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
