@@ -4,6 +4,10 @@ Keys (tenant first, one partition per account and UTC day so a busy account spre
 - ``pk = A#{account}#X#{YYYY-MM-DD}``, ``sk = {exchange_id}``; exchange ids start with their UTC
   timestamp, so ``sk`` order is time order and the id alone locates the partition;
 - ``gsi1pk = A#{account}#O#{sellsy_type}#{sellsy_id}``, ``gsi1sk = {exchange_id}``: one object's history;
+- ``gsi2pk = A#{account}#XS#{status}``, ``gsi2sk = {exchange_id}``, set on failed and skipped exchanges only
+  (a sparse index): a failures-only page or a replay of failures reads only failures, in one query, instead
+  of every exchange of the days it walks. One partition per account and outcome is enough: these outcomes
+  are a small share of the traffic and an index partition has no size limit;
 - ``pk = A#{account}#S#{subject}``, ``sk = LAST_OK``: the id of the latest successful exchange about one
   subject (see ``bridge.flows.exchange_log.subject_of``), so a page of failures learns which ones a later
   success fixed in one BatchGetItem.
@@ -40,6 +44,15 @@ def partition(account_id: str, day: date) -> str:
 
 def object_partition(account_id: str, sellsy_type: str, sellsy_id: str) -> str:
     return dynamo.account_pk(account_id, "O", sellsy_type, sellsy_id)
+
+
+# Outcomes rare enough to be worth an index partition of their own (``ok`` is most of the log: a filter on
+# the day partitions keeps most of what it reads).
+INDEXED_STATUSES = ("failed", "skipped")
+
+
+def outcome_partition(account_id: str, status: str) -> str:
+    return dynamo.account_pk(account_id, "XS", status)
 
 
 def put(item: dict[str, Any]) -> None:
@@ -199,7 +212,7 @@ def decode_cursor(cursor: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-READ_PAGE = 100  # items an unfiltered listing reads per query at most
+READ_PAGE = 200  # items an unfiltered listing reads per query at most: the largest page asked for (API, bulk replay)
 
 
 def filtered_read(limit: int) -> int:
@@ -208,9 +221,9 @@ def filtered_read(limit: int) -> int:
     return min(max(2 * limit, 100), 400)
 
 
-# What a list shows of each exchange: everything but the request and response summaries.
+# What a list shows of each exchange (and what a bulk replay needs to tell which failures to re-run): not the
+# request and response summaries, nor what only an exchange's own page shows (duration, correlation id).
 LISTED = (
-    "pk",
     "sk",
     "id",
     "account_id",
@@ -222,13 +235,8 @@ LISTED = (
     "sellsy_id",
     "field_id",
     "reason",
-    "duration_ms",
-    "correlation_id",
     "replay_key",
-    "replay_of",
     "replayed_by",
-    "gsi1pk",
-    "gsi1sk",
 )
 
 
@@ -245,6 +253,7 @@ def query(
     after: str | None = None,
     sellsy_type: str | None = None,
     sellsy_id: str | None = None,
+    status: str | None = None,
     filters: ConditionBase | None = None,
     summaries: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -252,41 +261,49 @@ def query(
 
     Returns the items and the id to resume after (None when there is nothing more). ``summaries=False``
     leaves out the request and response summaries (the heavy part of an item) for a list that shows none.
+    One object's history is read from its own index partition, a rare ``status`` from the outcome index,
+    anything else from the day partitions.
     """
     low, high = _id_floor(since), _id_floor(until) + "~"  # "~" sorts after any id suffix
     if after is not None:
         high = min(high, after)
+    if status and (status not in INDEXED_STATUSES or (sellsy_type and sellsy_id)):
+        only = Attr("status").eq(status)
+        filters = only if filters is None else only & filters
+        status = None
     read: dict[str, Any] = {"Limit": min(READ_PAGE, limit) if filters is None else filtered_read(limit)}
     if not summaries:
         read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(LISTED)))
         read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(LISTED)}
     items: list[dict[str, Any]] = []
-    for partition_items in _partitions(account_id, low, high, sellsy_type, sellsy_id, filters, read):
-        for item in partition_items:
+    for condition, index in _ranges(account_id, low, high, sellsy_type, sellsy_id, status):
+        for item in _paged(condition, filters, read, index=index, exclusive_high=high):
             items.append(dict(item))
             if len(items) == limit:
                 return items, str(item["sk"])
     return items, None
 
 
-def _partitions(
+def _ranges(
     account_id: str,
     low: str,
     high: str,
     sellsy_type: str | None,
     sellsy_id: str | None,
-    filters: ConditionBase | None,
-    read: dict[str, Any],
-) -> Iterator[Iterator[dict[str, Any]]]:
+    status: str | None,
+) -> Iterator[tuple[ConditionBase, str | None]]:
+    """(key condition, index) of each partition to read, newest first."""
     if sellsy_type and sellsy_id:
         gsi = Key("gsi1pk").eq(object_partition(account_id, sellsy_type, sellsy_id))
-        yield _paged(gsi & Key("gsi1sk").between(low, high), filters, read, index="gsi1", exclusive_high=high)
+        yield gsi & Key("gsi1sk").between(low, high), "gsi1"
+        return
+    if status:
+        yield Key("gsi2pk").eq(outcome_partition(account_id, status)) & Key("gsi2sk").between(low, high), "gsi2"
         return
     first = datetime.strptime(low[:8], "%Y%m%d").date()
     day = datetime.strptime(high[:8], "%Y%m%d").date()
     while day >= first:
-        condition = Key("pk").eq(partition(account_id, day)) & Key("sk").between(low, high)
-        yield _paged(condition, filters, read, index=None, exclusive_high=high)
+        yield Key("pk").eq(partition(account_id, day)) & Key("sk").between(low, high), None
         day -= timedelta(days=1)
 
 

@@ -4,6 +4,9 @@ Keys (every key starts with the tenant):
 - intervention: ``pk = A#{acc}#INT#{id}``, ``sk = INTERVENTION``; listed by status through ``gsi1``
   (``gsi1pk = A#{acc}#INTSTATUS#{status}``, ``gsi1sk = {created_at}#{id}``). One item per partition;
   a status partition of one account stays small (interventions are human-scale), so no shard suffix.
+  The interventions of one field customer, by status, through ``gsi2`` (``gsi2pk =
+  A#{acc}#INTCUS#{customer_id}#{status}``, same ``gsi2sk`` as ``gsi1sk``): a customer's page reads only
+  that customer's interventions.
 - field customer: ``pk = A#{acc}#CUS#{customer_id}``, ``sk = CUSTOMER``; found from its main contact
   through ``gsi1`` (``gsi1pk = A#{acc}#CONTACT#{contact_id}``).
 - echo memory: ``pk = A#{acc}#ECHO#{sellsy_type}#{sellsy_id}``, ``sk = ECHO``, TTL ``expires_at``.
@@ -21,20 +24,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from bridge.adapters import dynamo
 from bridge.adapters.aws import dynamodb_table
 from bridge.domain import echo
-from bridge.domain.interventions import STATUSES, FieldCustomer, Intervention, utcnow_iso
+from bridge.domain.interventions import CUSTOMER_ID, STATUSES, FieldCustomer, Intervention, utcnow_iso
 from bridge.settings import get_settings
 
 INTERVENTION_SK = "INTERVENTION"
 CUSTOMER_SK = "CUSTOMER"
 ECHO_SK = "ECHO"
 ECHO_TTL_SECONDS = 7 * 24 * 3600
-_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at", "item_type")
+_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at", "item_type")
 MAX_LIST_LIMIT = 200
 
 
@@ -76,15 +79,25 @@ def _status_pk(account_id: str, status: str) -> str:
     return dynamo.account_pk(account_id, "INTSTATUS", status)
 
 
+def _customer_status_pk(account_id: str, customer_id: str, status: str) -> str:
+    return dynamo.account_pk(account_id, "INTCUS", customer_id, status)
+
+
 def _intervention_item(intervention: Intervention) -> dict[str, Any]:
     item = _to_dynamo(intervention.model_dump(mode="json"))
+    listed_at = f"{intervention.created_at}#{intervention.id}"
     item.update(
         pk=intervention_pk(intervention.account_id, intervention.id),
         sk=INTERVENTION_SK,
         item_type="intervention",
         gsi1pk=_status_pk(intervention.account_id, intervention.status),
-        gsi1sk=f"{intervention.created_at}#{intervention.id}",
+        gsi1sk=listed_at,
     )
+    if intervention.customer_id:
+        item.update(
+            gsi2pk=_customer_status_pk(intervention.account_id, intervention.customer_id, intervention.status),
+            gsi2sk=listed_at,
+        )
     return item
 
 
@@ -165,10 +178,13 @@ def _valid_cursor(value: dict[str, Any]) -> bool:
     return value.get("s") in STATUSES and (start is None or isinstance(start, dict))
 
 
-_INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
-# What a list shows of an intervention (with the keys a cursor needs).
+# What a list shows of an intervention, with the keys a filtered read's cursor needs (an unfiltered read, such
+# as one customer's, resumes from DynamoDB's own last key).
 LISTED = (
-    *_INDEX_KEYS,
+    "pk",
+    "sk",
+    "gsi1pk",
+    "gsi1sk",
     "id",
     "account_id",
     "status",
@@ -186,9 +202,24 @@ LISTED = (
     "version",
 )
 FILTERED_READ = 500  # items read per query when a filter drops some of them
-# Queries one filtered page may make: a rare customer among thousands of interventions gives a short page
-# (and a cursor that goes on) instead of a page that reads every intervention of the account.
+# Queries one filtered page may make: a rare customer name among thousands of interventions gives a short
+# page (and a cursor that goes on) instead of a page that reads every intervention of the account.
 FILTERED_QUERIES = 2
+
+
+def _status_key(
+    account_id: str, status: str, customer_id: str | None, days: tuple[str, str] | None
+) -> tuple[str, ConditionBase]:
+    """(index, key condition) of one status's interventions: the customer's own partition when a field
+    customer id is given, else the account's; ``days`` narrows the sort key to a range of creation times."""
+    if customer_id:
+        index, partition = "gsi2", _customer_status_pk(account_id, customer_id, status)
+    else:
+        index, partition = "gsi1", _status_pk(account_id, status)
+    key = Key(f"{index}pk").eq(partition)
+    if days:
+        key = key & Key(f"{index}sk").between(*days)
+    return index, key
 
 
 def list_interventions(
@@ -209,10 +240,11 @@ def list_interventions(
     completion data stay behind.
 
     Within a status oldest first (``newest_first`` reverses it); without a status, statuses in lifecycle
-    order. ``created_from``/``created_to`` (UTC days, both included) narrow the index's key range;
-    ``customer`` keeps the interventions of that field customer id or whose customer name contains it
-    (as written); such a page reads at most ``FILTERED_QUERIES`` × ``FILTERED_READ`` interventions, so it
-    may hold fewer than ``limit`` while its cursor goes on. Pass the same filters with the cursor.
+    order. ``created_from``/``created_to`` (UTC days, both included) narrow the index's key range.
+    ``customer``: a field customer id (``company-12``) reads that customer's own index partitions; any other
+    text keeps the interventions whose customer name contains it (as written), and such a page reads at most
+    ``FILTERED_QUERIES`` × ``FILTERED_READ`` interventions, so it may hold fewer than ``limit`` while its
+    cursor goes on. Pass the same filters with the cursor.
     """
     limit = max(1, min(limit, MAX_LIST_LIMIT))
     statuses = [status] if status else list(STATUSES)
@@ -223,24 +255,23 @@ def list_interventions(
     high = f"{created_to.isoformat()}~" if created_to else "~"  # "~" sorts after any time of that day
     if low > high:
         return [], None
-    condition = Attr("customer_id").eq(customer) | Attr("customer_name").contains(customer) if customer else None
+    customer_id = customer if customer and CUSTOMER_ID.match(customer) else None
+    name_part = Attr("customer_name").contains(customer) if customer and not customer_id else None
     results: list[Intervention] = []
     start_key: dict[str, Any] | None = position.get("k")
     budget = [FILTERED_QUERIES]
     for current in statuses[statuses.index(position["s"]) :]:
         if budget[0] <= 0:  # spent on earlier statuses: the next page starts with this one
             return results, dynamo.encode_cursor({"s": current})
-        key = Key("gsi1pk").eq(_status_pk(account_id, current))
-        if created_from or created_to:
-            key = key & Key("gsi1sk").between(low, high)
+        index, key = _status_key(account_id, current, customer_id, (low, high) if created_from or created_to else None)
         request: dict[str, Any] = {
-            "IndexName": "gsi1",
+            "IndexName": index,
             "KeyConditionExpression": key,
             "ScanIndexForward": not newest_first,
-            "Limit": FILTERED_READ if condition is not None else limit - len(results),
+            "Limit": FILTERED_READ if name_part is not None else limit - len(results),
         }
-        if condition is not None:
-            request["FilterExpression"] = condition
+        if name_part is not None:
+            request["FilterExpression"] = name_part
         if summary:
             request["ProjectionExpression"] = ", ".join(f"#l{i}" for i in range(len(LISTED)))
             request["ExpressionAttributeNames"] = {f"#l{i}": name for i, name in enumerate(LISTED)}
@@ -264,6 +295,7 @@ def _read_status(
     """Append the interventions ``request`` reads to ``results`` up to ``limit``; the key to resume after, if any.
     A filtered read spends one of ``budget``'s queries per page and stops when none is left."""
     filtered = "FilterExpression" in request
+    index = request["IndexName"]
     for items, last in dynamo.pages(_table().query, request, start):
         if filtered:
             budget[0] -= 1
@@ -271,7 +303,7 @@ def _read_status(
         results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
         if len(taken) < len(items):
             # Resume after the last item shown (a filtered read may have looked further than it showed).
-            return {k: taken[-1][k] for k in _INDEX_KEYS}
+            return {k: taken[-1][k] for k in ("pk", "sk", f"{index}pk", f"{index}sk")}
         if last is None or len(results) >= limit or (filtered and budget[0] <= 0):
             return last
         request["Limit"] = FILTERED_READ if filtered else limit - len(results)

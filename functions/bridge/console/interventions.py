@@ -18,11 +18,10 @@ from bridge.adapters import field_repo, ledger_repo
 from bridge.console import i18n, layout, per_account
 from bridge.console.layout import ConsoleError, ConsoleRequest
 from bridge.domain import sellsy_rules
-from bridge.domain.interventions import STATUSES, Intervention, deep_link
+from bridge.domain.interventions import CUSTOMER_ID, STATUSES, Intervention, deep_link
 
 PAGE_SIZE = 50
 _INTERVENTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_CUSTOMER_ID = re.compile(r"^(?P<type>company|individual)-(?P<id>\d+)$")
 # Extra fields the outbound side adds that the page shows in their own sections.
 _SHOWN_APART = frozenset({"outbound", "sellsy_links"})
 
@@ -201,7 +200,7 @@ def _sellsy_links(intervention: Intervention, host: str) -> list[tuple[str, dict
         url = deep_link("opportunity", intervention.opportunity_id, host)
         if url:
             links.append(("intervention.open_opportunity", {}, url))
-    customer = _CUSTOMER_ID.match(intervention.customer_id or "")
+    customer = CUSTOMER_ID.match(intervention.customer_id or "")
     if customer:
         url = deep_link(customer["type"], customer["id"], host)
         if url:

@@ -45,6 +45,9 @@ def recurring_id(parent_id: str) -> str:
     return f"{parent_id}-r1"
 
 
+CUSTOMER_ID = re.compile(r"^(?P<type>company|individual)-(?P<id>\d+)$")
+
+
 def customer_id(sellsy_type: str, sellsy_id: int | str) -> str:
     """Field-side customer id for a Sellsy company or individual."""
     return f"{sellsy_type}-{int(sellsy_id)}"

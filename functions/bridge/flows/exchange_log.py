@@ -200,6 +200,9 @@ def exchange_item(
     if sellsy_type and sellsy_id is not None:
         item["gsi1pk"] = exchanges_repo.object_partition(account_id, sellsy_type, str(sellsy_id))
         item["gsi1sk"] = exchange_id
+    if status in exchanges_repo.INDEXED_STATUSES:
+        item["gsi2pk"] = exchanges_repo.outcome_partition(account_id, status)
+        item["gsi2sk"] = exchange_id
     return item
 
 
@@ -383,8 +386,6 @@ def list_exchanges(
         return [], None
     after = exchanges_repo.decode_cursor(cursor)["after"] if cursor else None
     conditions: list[ConditionBase] = []
-    if status:
-        conditions.append(Attr("status").eq(normalize_status(status)))
     if direction:
         conditions.append(Attr("direction").eq(normalize_direction(direction)))
     if kind:
@@ -406,6 +407,7 @@ def list_exchanges(
         after=after,
         sellsy_type=sellsy_type,
         sellsy_id=sellsy_id,
+        status=normalize_status(status) if status else None,
         filters=combined,
         summaries=summaries,
     )

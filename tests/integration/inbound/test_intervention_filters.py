@@ -83,9 +83,30 @@ def test_a_filtered_page_reads_a_bounded_number_of_items_and_the_cursor_goes_on(
     pages: list[list[str]] = []
     cursor = None
     while True:
-        page, cursor = field_repo.list_interventions(account_id, customer="company-1", limit=10, cursor=cursor)
+        page, cursor = field_repo.list_interventions(account_id, customer="Garage", limit=10, cursor=cursor)
         pages.append([i.id for i in page])
         if cursor is None:
             break
     assert [i for page in pages for i in page] == ["est-1", "est-4", "est-7", "est-10"]
     assert max(len(page) for page in pages) <= 2  # each page read two interventions at most
+
+
+def test_a_customer_id_reads_only_that_customers_interventions(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    _seed(account_id)
+    sent: list[dict[str, Any]] = []
+    query = field_repo._table().query
+
+    def spy(**request: Any) -> Any:
+        sent.append(request)
+        return query(**request)
+
+    monkeypatch.setattr(field_repo, "_table", lambda: type("T", (), {"query": staticmethod(spy)})())
+    page, cursor = field_repo.list_interventions(account_id, customer="company-1", newest_first=True)
+    assert [i.id for i in page] == ["est-7", "est-4", "est-1", "est-10"] and cursor is None
+    assert sent and all(r["IndexName"] == "gsi2" and "FilterExpression" not in r for r in sent)
+    monkeypatch.undo()
+    # A status change moves the intervention to the customer's partition of its new status.
+    field_repo.update_intervention(account_id, "est-4", lambda i: i.model_copy(update={"status": "completed"}))
+    assert _all(account_id, customer="company-1") == ["est-1", "est-7", "est-10", "est-4"]
+    assert _all(account_id, customer="company-1", status="completed") == ["est-4"]
