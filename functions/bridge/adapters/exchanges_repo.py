@@ -222,11 +222,10 @@ def filtered_read(limit: int) -> int:
 
 
 # What a list shows of each exchange (and what a bulk replay needs to tell which failures to re-run): not the
-# request and response summaries, nor what only an exchange's own page shows (duration, correlation id).
+# request and response summaries, nor what only an exchange's own page shows (duration, correlation id), nor
+# what the partition already tells (the account; ``sk`` is the id).
 LISTED = (
-    "sk",
     "id",
-    "account_id",
     "direction",
     "kind",
     "status",
@@ -278,9 +277,9 @@ def query(
     items: list[dict[str, Any]] = []
     for condition, index in _ranges(account_id, low, high, sellsy_type, sellsy_id, status):
         for item in _paged(condition, filters, read, index=index, exclusive_high=high):
-            items.append(dict(item))
+            items.append({"account_id": account_id, **item})
             if len(items) == limit:
-                return items, str(item["sk"])
+                return items, str(item["id"])
     return items, None
 
 
