@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from bridge.console import exchanges, imports, interventions
+from bridge.console import exchanges, imports, interventions, per_account
 from bridge.console.layout import current_request
 from bridge.console.session_gate import console_middleware
 
@@ -25,7 +25,7 @@ def page(rule: str, method: str = "GET") -> Callable[[Callable[..., Any]], Calla
 
 @page("/console/exchanges")
 def console_exchanges_choose() -> Response[Any]:
-    return exchanges.choose(current_request())
+    return per_account.choose_account(current_request(), "exchanges")
 
 
 @page(f"{ACCOUNT}/exchanges")
@@ -55,7 +55,7 @@ def console_exchange_replay(account_id: str, exchange_id: str) -> Response[Any]:
 
 @page("/console/interventions")
 def console_interventions_choose() -> Response[Any]:
-    return interventions.choose(current_request())
+    return per_account.choose_account(current_request(), "interventions")
 
 
 @page(f"{ACCOUNT}/interventions")
@@ -70,7 +70,7 @@ def console_intervention(account_id: str, intervention_id: str) -> Response[Any]
 
 @page("/console/imports")
 def console_imports_choose() -> Response[Any]:
-    return imports.choose(current_request())
+    return per_account.choose_account(current_request(), "imports")
 
 
 @page(f"{ACCOUNT}/imports")

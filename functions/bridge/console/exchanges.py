@@ -139,72 +139,35 @@ i18n.add_messages(
 )
 
 
-def choose(request: ConsoleRequest) -> Response:
-    return per_account.choose_account(request, "exchanges")
+_base = per_account.base_of("exchanges")
 
 
-def _base(account_id: str) -> str:
-    return f"{layout.ROOT}/accounts/{account_id}/exchanges"
-
-
-def _filters(request: ConsoleRequest) -> tuple[dict[str, Any], list[tuple[str, dict[str, str]]]]:
-    """The filters of the query string (as the flow takes them) and the problems of the ones that don't parse."""
-    problems: list[tuple[str, dict[str, str]]] = []
-    filters: dict[str, Any] = {}
-    choices = {"direction": DIRECTIONS, "status": STATUSES}
-    for name, allowed in choices.items():
-        value = request.query.get(name, "").strip()
-        if value and value not in allowed:
-            problems.append(("problem.bad_value", {"value": value[:40], "field": name}))
-        elif value:
-            filters[name] = value
+def _filters(request: ConsoleRequest) -> per_account.QueryFilters:
+    """The filters of the query string, as the flow takes them, and the problems of those that don't parse."""
+    filters = per_account.QueryFilters(request)
+    filters.one_of("direction", DIRECTIONS)
+    filters.one_of("status", STATUSES)
     for name, pattern in (("kind", _KIND), ("sellsy_type", _TEXT), ("sellsy_id", _TEXT), ("field_id", _TEXT)):
-        value = request.query.get(name, "").strip()
-        if value and not pattern.match(value):
-            problems.append(("problem.bad_value", {"value": value[:40], "field": name}))
-        elif value:
-            filters[name] = value
+        filters.accept(name, pattern.match)
     for name in ("since", "until"):
-        value = request.query.get(name, "").strip()
-        try:
-            moment = per_account.parse_utc(value)
-        except ValueError:
-            problems.append(("problem.bad_time", {"value": value[:40]}))
-            continue
-        if moment:
-            filters[name] = moment
-    return filters, problems
+        filters.parsed(name, per_account.parse_utc, "problem.bad_time")
+    return filters
 
 
 def list_page(request: ConsoleRequest, account_id: str) -> Response:
-    account = per_account.account_or_404(account_id)
-    filters, problems = _filters(request)
-    cursor = request.query.get("cursor") or None
-    items: list[ExchangeRecord] = []
-    next_cursor = None
-    if not problems:
-        try:
-            items, next_cursor = exchange_log.list_exchanges(
-                account_id, limit=PAGE_SIZE, cursor=cursor, summaries=False, **filters
-            )
-        except ValueError:
-            problems.append(("problem.bad_cursor", {}))
-    shown = {k: request.query.get(k, "") for k in ("direction", "status", "kind", "sellsy_type", "sellsy_id")}
-    shown["field_id"] = request.query.get("field_id", "")
-    shown["since"] = per_account.form_time(filters.get("since")) or request.query.get("since", "")
-    shown["until"] = per_account.form_time(filters.get("until")) or request.query.get("until", "")
-    replay_since = filters.get("since") or datetime.now(UTC) - DEFAULT_REPLAY_WINDOW
-    return layout.render(
+    filters = _filters(request)
+    shown = filters.shown("direction", "status", "kind", "sellsy_type", "sellsy_id", "field_id", "since", "until")
+    for name in ("since", "until"):
+        shown[name] = per_account.form_time(filters.values.get(name)) or shown[name]
+    replay_since = filters.values.get("since") or datetime.now(UTC) - DEFAULT_REPLAY_WINDOW
+    return per_account.list_page(
         request,
-        "exchanges_list.html",
-        status=400 if problems else 200,
-        section="exchanges",
-        account=account,
-        base=_base(account_id),
-        items=items,
-        next_cursor=next_cursor,
-        paged=bool(cursor),
-        problems=problems,
+        account_id,
+        "exchanges",
+        filters,
+        lambda cursor: exchange_log.list_exchanges(
+            account_id, limit=PAGE_SIZE, cursor=cursor, summaries=False, **filters.values
+        ),
         shown=shown,
         directions=DIRECTIONS,
         statuses=STATUSES,

@@ -123,12 +123,7 @@ i18n.add_messages(
 )
 
 
-def choose(request: ConsoleRequest) -> Response:
-    return per_account.choose_account(request, "imports")
-
-
-def _base(account_id: str) -> str:
-    return f"{layout.ROOT}/accounts/{account_id}/imports"
+_base = per_account.base_of("imports")
 
 
 def list_page(

@@ -120,58 +120,26 @@ i18n.add_messages(
 )
 
 
-def choose(request: ConsoleRequest) -> Response:
-    return per_account.choose_account(request, "interventions")
-
-
-def _base(account_id: str) -> str:
-    return f"{layout.ROOT}/accounts/{account_id}/interventions"
+_base = per_account.base_of("interventions")
 
 
 def list_page(request: ConsoleRequest, account_id: str) -> Response:
-    account = per_account.account_or_404(account_id)
-    problems: list[tuple[str, dict[str, str]]] = []
-    filters: dict[str, Any] = {}
-    status = request.query.get("status", "").strip()
-    if status and status not in STATUSES:
-        problems.append(("problem.bad_value", {"value": status[:40], "field": "status"}))
-    elif status:
-        filters["status"] = status
-    customer = request.query.get("customer", "").strip()[:128]
+    filters = per_account.QueryFilters(request)
+    filters.one_of("status", STATUSES)
+    customer = filters.raw("customer")[:128]
     if customer:
-        filters["customer"] = customer
+        filters.values["customer"] = customer
     for name in ("created_from", "created_to"):
-        value = request.query.get(name, "").strip()
-        try:
-            day = per_account.parse_day(value)
-        except ValueError:
-            problems.append(("problem.bad_day", {"value": value[:40]}))
-            continue
-        if day:
-            filters[name] = day
-    cursor = request.query.get("cursor") or None
-    items: list[Intervention] = []
-    next_cursor = None
-    if not problems:
-        try:
-            items, next_cursor = field_repo.list_interventions(
-                account_id, limit=PAGE_SIZE, cursor=cursor, newest_first=True, summary=True, **filters
-            )
-        except ValueError:
-            problems.append(("problem.bad_cursor", {}))
-    shown = {name: request.query.get(name, "") for name in ("status", "customer", "created_from", "created_to")}
-    return layout.render(
+        filters.parsed(name, per_account.parse_day, "problem.bad_day")
+    return per_account.list_page(
         request,
-        "interventions_list.html",
-        status=400 if problems else 200,
-        section="interventions",
-        account=account,
-        base=_base(account_id),
-        items=items,
-        next_cursor=next_cursor,
-        paged=bool(cursor),
-        problems=problems,
-        shown=shown,
+        account_id,
+        "interventions",
+        filters,
+        lambda cursor: field_repo.list_interventions(
+            account_id, limit=PAGE_SIZE, cursor=cursor, newest_first=True, summary=True, **filters.values
+        ),
+        shown=filters.shown("status", "customer", "created_from", "created_to"),
         statuses=STATUSES,
         source_label=partial(source_status_label, request.lang),
     )

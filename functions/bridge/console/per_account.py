@@ -9,7 +9,9 @@ no time zone); a value that does not parse is a problem shown on the page, never
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Container
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
@@ -71,6 +73,88 @@ def account_or_404(account_id: str) -> Account:
     if account is None:
         raise ConsoleError(404, "account.unknown", account_id=account_id[:64])
     return account
+
+
+def base_of(section: str) -> Callable[[str], str]:
+    """The address of an account's ``section`` pages, from the account id."""
+    return lambda account_id: f"{layout.ROOT}/accounts/{account_id}/{section}"
+
+
+Problem = tuple[str, dict[str, str]]
+
+
+class QueryFilters:
+    """A list page's filters as its query string gives them (``values``, as the flow takes them), and the
+    problems of those that do not parse (shown on the page instead of the list)."""
+
+    def __init__(self, request: ConsoleRequest) -> None:
+        self._query = request.query
+        self.values: dict[str, Any] = {}
+        self.problems: list[Problem] = []
+
+    def raw(self, name: str) -> str:
+        return self._query.get(name, "").strip()
+
+    def shown(self, *names: str) -> dict[str, str]:
+        """The values as typed, for the form to show them again."""
+        return {name: self._query.get(name, "") for name in names}
+
+    def accept(self, name: str, valid: Callable[[str], object]) -> None:
+        """Keep ``name`` when ``valid`` says so; a value that is not is a problem."""
+        value = self.raw(name)
+        if value and not valid(value):
+            self.problems.append(("problem.bad_value", {"value": value[:40], "field": name}))
+        elif value:
+            self.values[name] = value
+
+    def one_of(self, name: str, allowed: Container[str]) -> None:
+        self.accept(name, lambda value: value in allowed)
+
+    def parsed(self, name: str, parse: Callable[[str], Any], problem: str) -> None:
+        """Keep what ``parse`` makes of ``name``; a ValueError is the problem ``problem``."""
+        value = self.raw(name)
+        try:
+            parsed = parse(value)
+        except ValueError:
+            self.problems.append((problem, {"value": value[:40]}))
+            return
+        if parsed:
+            self.values[name] = parsed
+
+
+def list_page(
+    request: ConsoleRequest,
+    account_id: str,
+    section: str,
+    filters: QueryFilters,
+    read: Callable[[str | None], tuple[list[Any], str | None]],
+    **context: Any,
+) -> Response:
+    """One page of an account's ``section`` list (``{section}_list.html``): what ``read`` gives from the
+    request's cursor, unless a filter did not parse; a cursor ``read`` refuses (ValueError) is a problem too."""
+    account = account_or_404(account_id)
+    cursor = request.query.get("cursor") or None
+    items: list[Any] = []
+    next_cursor = None
+    if not filters.problems:
+        try:
+            items, next_cursor = read(cursor)
+        except ValueError:
+            filters.problems.append(("problem.bad_cursor", {}))
+    return layout.render(
+        request,
+        f"{section}_list.html",
+        status=400 if filters.problems else 200,
+        section=section,
+        heading=f"{section}.of",
+        account=account,
+        base=base_of(section)(account_id),
+        items=items,
+        next_cursor=next_cursor,
+        paged=bool(cursor),
+        problems=filters.problems,
+        **context,
+    )
 
 
 def choose_account(request: ConsoleRequest, section: str) -> Response:
