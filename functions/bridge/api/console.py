@@ -138,12 +138,12 @@ def console_trigger_save(account_id: str) -> Response[Any]:
 
 @page("/console/accounts/<account_id>/settings/triggers/delete")
 def console_trigger_delete_confirm(account_id: str) -> Response[Any]:
-    return settings.confirm_delete_trigger(current_request(), account_id)
+    return settings.confirm_delete(current_request(), account_id, settings.TRIGGER_DELETION)
 
 
 @page("/console/accounts/<account_id>/settings/triggers/delete", "POST")
 def console_trigger_delete(account_id: str) -> Response[Any]:
-    return settings.delete_trigger(current_request(), account_id)
+    return settings.delete(current_request(), account_id, settings.TRIGGER_DELETION)
 
 
 @page("/console/accounts/<account_id>/settings/triggers/preview")
@@ -168,9 +168,9 @@ def console_rule_save(account_id: str) -> Response[Any]:
 
 @page("/console/accounts/<account_id>/settings/rules/delete")
 def console_rule_delete_confirm(account_id: str) -> Response[Any]:
-    return settings.confirm_delete_rule(current_request(), account_id)
+    return settings.confirm_delete(current_request(), account_id, settings.RULE_DELETION)
 
 
 @page("/console/accounts/<account_id>/settings/rules/delete", "POST")
 def console_rule_delete(account_id: str) -> Response[Any]:
-    return settings.delete_rule(current_request(), account_id)
+    return settings.delete(current_request(), account_id, settings.RULE_DELETION)

@@ -5,6 +5,8 @@ chosen intervention (what it would do, nothing done)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,6 +28,7 @@ CONDITION_FLAGS = ("has_estimate", "has_opportunity", "has_used_items", "has_rep
 SPARE_ACTION_SLOTS = 2
 MAX_ACTION_SLOTS = 10
 PREVIEW_CHOICES = 25
+RULE_FIELDS = ("custom_field", "equals", "tag", "recurrence", "attribute")  # a rule's form, field by field
 
 i18n.add_messages(MESSAGES)
 
@@ -78,12 +81,7 @@ def show(
 
 
 def save_general(request: ConsoleRequest, account_id: str) -> Response:
-    values: dict[str, Any] = {
-        "base_currency": request.value("base_currency"),
-        "sync_direction": request.value("sync_direction"),
-        "deep_link_host": request.value("deep_link_host"),
-        "daily_quota_reserve": request.value("daily_quota_reserve"),
-    }
+    values: dict[str, Any] = {key: request.value(key) for key in entries.GENERAL_KEYS}
     try:
         entries.save_general(account_id, values, read_etag=request.value("read_etag"))
     except ValidationError as exc:
@@ -153,7 +151,7 @@ def trigger_form(
 ) -> Response:
     account = _account(account_id)
     replaces = request.value("entry") or None
-    existing = _entry(list(account.settings.triggers), replaces) if replaces and values is None else None
+    existing = _entry(entries.TRIGGERS.of(account.settings), replaces) if replaces and values is None else None
     if values is None:
         values = _trigger_form_values(existing)
     elif len(values["actions"]) < MAX_ACTION_SLOTS:
@@ -180,7 +178,7 @@ def save_trigger(request: ConsoleRequest, account_id: str) -> Response:
     posted = trigger_from_form(request)
     replaces = request.value("entry") or None
     try:
-        account = entries.save_trigger(account_id, posted, replaces=replaces)
+        account = entries.save_entry(account_id, entries.TRIGGERS, posted, replaces=replaces)
     except ValidationError as exc:
         return trigger_form(request, account_id, values=posted, problem=entries.validation_messages(exc), status=400)
     except (entries.EntryConflict, AccountConflict) as exc:
@@ -195,37 +193,14 @@ def show_saved_trigger(request: ConsoleRequest, account_id: str) -> Response:
     """The edit form of a trigger, with — after a save — its comments rendered against the sample."""
     account = _account(account_id)
     wanted = request.value("entry")
-    trigger = _entry(list(account.settings.triggers), wanted) if wanted else None
+    trigger = _entry(entries.TRIGGERS.of(account.settings), wanted) if wanted else None
     sample = entries.sample_rendering(trigger) if trigger is not None and request.query.get("saved") else None
     return trigger_form(request, account_id, sample=sample)
 
 
-def confirm_delete_trigger(request: ConsoleRequest, account_id: str) -> Response:
-    account = _account(account_id)
-    trigger = _entry(list(account.settings.triggers), request.value("entry"))
-    return layout.render(
-        request,
-        "entry_delete.html",
-        title=_t(request, "triggers.delete_title", name=trigger.name),
-        explain=_t(request, "triggers.delete_explain"),
-        action=f"{settings_url(account_id)}/triggers/delete",
-        entry=request.value("entry"),
-        **_common(request, account),
-    )
-
-
-def delete_trigger(request: ConsoleRequest, account_id: str) -> Response:
-    _account(account_id)
-    try:
-        entries.delete_trigger(account_id, request.value("entry"))
-    except (entries.EntryConflict, AccountConflict) as exc:
-        return show(request, account_id, problem=_t(request, "settings.conflict", reason=exc), status=409)
-    return layout.redirect(settings_url(account_id, notice="deleted_trigger"))
-
-
 def preview_trigger(request: ConsoleRequest, account_id: str) -> Response:
     account = _account(account_id)
-    trigger = _entry(list(account.settings.triggers), request.value("entry"))
+    trigger = _entry(entries.TRIGGERS.of(account.settings), request.value("entry"))
     recent, _ = field_repo.list_interventions(account_id, limit=PREVIEW_CHOICES, newest_first=True)
     chosen_id = request.value("intervention_id") or request.value("intervention")
     problem = None
@@ -261,7 +236,7 @@ def preview_trigger(request: ConsoleRequest, account_id: str) -> Response:
 
 def _rule_form_values(rule: CustomFieldRule | None) -> dict[str, Any]:
     if rule is None:
-        return {"custom_field": "", "equals": "", "tag": "", "recurrence": "", "attribute": ""}
+        return dict.fromkeys(RULE_FIELDS, "")
     equals = rule.equals
     shown = "" if equals is None else ("true" if equals is True else "false" if equals is False else str(equals))
     return {
@@ -305,7 +280,7 @@ def rule_form(
     account = _account(account_id)
     replaces = request.value("entry") or None
     if values is None:
-        existing = _entry(list(account.settings.custom_field_rules), replaces) if replaces else None
+        existing = _entry(entries.RULES.of(account.settings), replaces) if replaces else None
         values = _rule_form_values(existing)
     return layout.render(
         request,
@@ -321,9 +296,9 @@ def rule_form(
 def save_rule(request: ConsoleRequest, account_id: str) -> Response:
     _account(account_id)
     posted = rule_from_form(request)
-    shown = {k: request.value(k) for k in ("custom_field", "equals", "tag", "recurrence", "attribute")}
+    shown = {k: request.value(k) for k in RULE_FIELDS}
     try:
-        entries.save_rule(account_id, posted, replaces=request.value("entry") or None)
+        entries.save_entry(account_id, entries.RULES, posted, replaces=request.value("entry") or None)
     except ValidationError as exc:
         return rule_form(request, account_id, values=shown, problem=entries.validation_messages(exc), status=400)
     except (entries.EntryConflict, AccountConflict) as exc:
@@ -332,24 +307,42 @@ def save_rule(request: ConsoleRequest, account_id: str) -> Response:
     return layout.redirect(settings_url(account_id, notice="saved"))
 
 
-def confirm_delete_rule(request: ConsoleRequest, account_id: str) -> Response:
+# ---------------------------------------------------------------- deleting an entry, whichever list
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Deleting an entry of one list: its pages are ``settings/{path}/delete``, its messages ``{path}.delete_*``
+    (the title given the entry's ``label``), and the settings page says ``deleted_{one}`` once done."""
+
+    kind: entries.EntryList
+    path: str
+    one: str
+    label: Callable[[Any], dict[str, str]]
+
+
+TRIGGER_DELETION = Deletion(entries.TRIGGERS, "triggers", "trigger", lambda trigger: {"name": trigger.name})
+RULE_DELETION = Deletion(entries.RULES, "rules", "rule", lambda rule: {"field": rule.custom_field})
+
+
+def confirm_delete(request: ConsoleRequest, account_id: str, of: Deletion) -> Response:
     account = _account(account_id)
-    rule = _entry(list(account.settings.custom_field_rules), request.value("entry"))
+    entry = _entry(of.kind.of(account.settings), request.value("entry"))
     return layout.render(
         request,
         "entry_delete.html",
-        title=_t(request, "rules.delete_title", field=rule.custom_field),
-        explain=_t(request, "rules.delete_explain"),
-        action=f"{settings_url(account_id)}/rules/delete",
+        title=_t(request, f"{of.path}.delete_title", **of.label(entry)),
+        explain=_t(request, f"{of.path}.delete_explain"),
+        action=f"{settings_url(account_id)}/{of.path}/delete",
         entry=request.value("entry"),
         **_common(request, account),
     )
 
 
-def delete_rule(request: ConsoleRequest, account_id: str) -> Response:
+def delete(request: ConsoleRequest, account_id: str, of: Deletion) -> Response:
     _account(account_id)
     try:
-        entries.delete_rule(account_id, request.value("entry"))
+        entries.delete_entry(account_id, of.kind, request.value("entry"))
     except (entries.EntryConflict, AccountConflict) as exc:
         return show(request, account_id, problem=_t(request, "settings.conflict", reason=exc), status=409)
-    return layout.redirect(settings_url(account_id, notice="deleted_rule"))
+    return layout.redirect(settings_url(account_id, notice=f"deleted_{of.one}"))

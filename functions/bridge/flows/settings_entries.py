@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -79,49 +80,41 @@ def _index_of(entries: list[Any], wanted: str) -> int:
     raise EntryConflict("this entry was changed or removed by someone else since you opened it")
 
 
-def save_trigger(account_id: str, trigger: Mapping[str, Any], *, replaces: str | None) -> Account:
-    """Add a trigger (``replaces`` None) or replace the one whose etag is ``replaces``."""
-    parsed = Trigger.model_validate(dict(trigger))
+@dataclass(frozen=True)
+class EntryList:
+    """One list of entries in an account's settings: its key there and the model of one entry."""
+
+    key: str
+    model: type[Trigger] | type[CustomFieldRule]
+
+    def of(self, settings: AccountSettings) -> list[Any]:
+        return list(getattr(settings, self.key))
+
+
+TRIGGERS = EntryList("triggers", Trigger)
+RULES = EntryList("custom_field_rules", CustomFieldRule)
+
+
+def save_entry(account_id: str, kind: EntryList, entry: Mapping[str, Any], *, replaces: str | None) -> Account:
+    """Add an entry (``replaces`` None) or replace the one whose etag is ``replaces``."""
+    parsed = kind.model.model_validate(dict(entry))
 
     def change(settings: AccountSettings) -> dict[str, Any]:
-        triggers = list(settings.triggers)
+        listed = kind.of(settings)
         if replaces is None:
-            triggers.append(parsed)
+            listed.append(parsed)
         else:
-            triggers[_index_of(triggers, replaces)] = parsed
-        return {"triggers": _dump_list(triggers)}
+            listed[_index_of(listed, replaces)] = parsed
+        return {kind.key: _dump_list(listed)}
 
     return _write(account_id, change)
 
 
-def delete_trigger(account_id: str, entry_etag: str) -> Account:
+def delete_entry(account_id: str, kind: EntryList, entry_etag: str) -> Account:
     def change(settings: AccountSettings) -> dict[str, Any]:
-        triggers = list(settings.triggers)
-        del triggers[_index_of(triggers, entry_etag)]
-        return {"triggers": _dump_list(triggers)}
-
-    return _write(account_id, change)
-
-
-def save_rule(account_id: str, rule: Mapping[str, Any], *, replaces: str | None) -> Account:
-    parsed = CustomFieldRule.model_validate(dict(rule))
-
-    def change(settings: AccountSettings) -> dict[str, Any]:
-        rules = list(settings.custom_field_rules)
-        if replaces is None:
-            rules.append(parsed)
-        else:
-            rules[_index_of(rules, replaces)] = parsed
-        return {"custom_field_rules": _dump_list(rules)}
-
-    return _write(account_id, change)
-
-
-def delete_rule(account_id: str, entry_etag: str) -> Account:
-    def change(settings: AccountSettings) -> dict[str, Any]:
-        rules = list(settings.custom_field_rules)
-        del rules[_index_of(rules, entry_etag)]
-        return {"custom_field_rules": _dump_list(rules)}
+        listed = kind.of(settings)
+        del listed[_index_of(listed, entry_etag)]
+        return {kind.key: _dump_list(listed)}
 
     return _write(account_id, change)
 
