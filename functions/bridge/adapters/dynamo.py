@@ -95,3 +95,31 @@ def pages(
         yield list(page.get("Items", [])), start
         if start is None:
             return
+
+
+# --- back-fills ----------------------------------------------------------------------------------
+
+
+def backfill_index_keys(table: Any, wanted: Any, keys_of: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+    """Scan ``table`` for the items ``wanted`` (a filter condition) keeps and set on each the index key attributes
+    ``keys_of`` gives (None: leave it); returns how many it updated. An item gone meanwhile is not recreated, and
+    one that has the first of those attributes already (a write since gave them) is left as it is."""
+    updated = 0
+    for items, _ in pages(table.scan, {"FilterExpression": wanted}):
+        for item in items:
+            keys = keys_of(item)
+            if not keys:
+                continue
+            try:
+                table.update_item(
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in keys),
+                    ConditionExpression=f"attribute_exists(pk) AND attribute_not_exists({next(iter(keys))})",
+                    ExpressionAttributeValues={f":{name}": value for name, value in keys.items()},
+                )
+            except ClientError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                continue
+            updated += 1
+    return updated

@@ -55,6 +55,20 @@ def outcome_partition(account_id: str, status: str) -> str:
     return dynamo.account_pk(account_id, "XS", status)
 
 
+def backfill_outcome_keys() -> int:
+    """Give the failed and skipped exchanges stored before the outcome index existed their index keys; returns
+    how many it updated. Run once after the deploy that adds the index (again is harmless)."""
+    wanted = Attr("status").is_in(list(INDEXED_STATUSES)) & Attr("gsi2pk").not_exists() & Attr("account_id").exists()
+    return dynamo.backfill_index_keys(
+        _table(),
+        wanted,
+        lambda item: {
+            "gsi2pk": outcome_partition(str(item["account_id"]), str(item["status"])),
+            "gsi2sk": item["sk"],
+        },
+    )
+
+
 def put(item: dict[str, Any]) -> None:
     _table().put_item(Item=item)
 

@@ -101,6 +101,18 @@ def _intervention_item(intervention: Intervention) -> dict[str, Any]:
     return item
 
 
+def backfill_customer_keys() -> int:
+    """Give the interventions stored before the customer index existed their index keys; returns how many it
+    updated. Run once after the deploy that adds the index (again is harmless)."""
+
+    def keys_of(item: dict[str, Any]) -> dict[str, Any] | None:
+        keyed = _intervention_item(Intervention.model_validate(_from_dynamo(item)))
+        return {"gsi2pk": keyed["gsi2pk"], "gsi2sk": keyed["gsi2sk"]} if "gsi2pk" in keyed else None
+
+    wanted = Attr("item_type").eq("intervention") & Attr("customer_id").exists() & Attr("gsi2pk").not_exists()
+    return dynamo.backfill_index_keys(_table(), wanted, keys_of)
+
+
 def create_intervention(intervention: Intervention) -> bool:
     """Store a new intervention; False (and nothing written) when one with the same id exists."""
     try:

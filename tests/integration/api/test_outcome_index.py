@@ -88,3 +88,20 @@ def test_failures_page_with_a_cursor_and_other_filters(aws: Any) -> None:
     assert [r.id for r in list_exchanges(account_id, status="failed", since=since)[0]] == failed[:2]
     succeeded = list_exchanges(account_id, status="ok", limit=50)[0]  # most of the log: read by day, filtered
     assert len(succeeded) == 10 and {r.status for r in succeeded} == {"ok"}
+
+
+def test_backfill_gives_earlier_failures_their_index_keys(aws: Any) -> None:
+    from bridge.adapters import exchanges_repo
+
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    earlier = exchange_item(account_id=account_id, direction="inbound", kind="object_read", status="failed")
+    for key in ("gsi2pk", "gsi2sk"):
+        del earlier[key]  # as stored before the index existed
+    exchanges_repo.put(earlier)
+    assert list_exchanges(account_id, status="failed")[0] == []
+    assert exchanges_repo.backfill_outcome_keys() >= 1
+    assert [r.id for r in list_exchanges(account_id, status="failed")[0]] == [earlier["id"]]
+    assert exchanges_repo.backfill_outcome_keys() == 0  # nothing left to do
+    from infra.backfill_index_keys import main
+
+    assert main([]) == 0  # the command runs both back-fills on the tables the environment names

@@ -110,3 +110,17 @@ def test_a_customer_id_reads_only_that_customers_interventions(aws: Any, monkeyp
     field_repo.update_intervention(account_id, "est-4", lambda i: i.model_copy(update={"status": "completed"}))
     assert _all(account_id, customer="company-1") == ["est-1", "est-7", "est-10", "est-4"]
     assert _all(account_id, customer="company-1", status="completed") == ["est-4"]
+
+
+def test_backfill_gives_earlier_interventions_their_customer_keys(aws: Any) -> None:
+    account_id = f"acc_{uuid.uuid4().hex[:8]}"
+    _seed(account_id)
+    table = field_repo._table()
+    for n in range(12):  # as stored before the customer index existed
+        table.update_item(
+            Key={"pk": field_repo.intervention_pk(account_id, f"est-{n}"), "sk": field_repo.INTERVENTION_SK},
+            UpdateExpression="REMOVE gsi2pk, gsi2sk",
+        )
+    assert _all(account_id, customer="company-1") == []
+    assert field_repo.backfill_customer_keys() >= 12
+    assert _all(account_id, customer="company-1") == ["est-1", "est-4", "est-7", "est-10"]
