@@ -206,8 +206,9 @@ def environment() -> Environment:
     return env
 
 
-def format_moment(value: Any) -> str:
-    """A timestamp as operators read it, in UTC to the minute (ISO text or datetime; blank stays blank)."""
+def format_moment(value: Any, pattern: str = "%Y-%m-%d %H:%M UTC") -> str:
+    """A timestamp as operators read it, in UTC to the minute unless ``pattern`` says otherwise (ISO text or
+    datetime, a naive one taken as UTC; blank stays blank, text that is no time is shown as it is)."""
     from datetime import UTC, datetime
 
     if not value:
@@ -218,7 +219,7 @@ def format_moment(value: Any) -> str:
         return str(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime(pattern)
 
 
 def add_template_globals(**values: Any) -> None:

@@ -191,15 +191,7 @@ def form_time(moment: datetime | None) -> str:
 
 def shown_time(value: str | datetime | None) -> str:
     """A stored ISO time as people read it: ``2026-11-21 08:00:05 UTC``."""
-    if not value:
-        return ""
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return layout.format_moment(value, "%Y-%m-%d %H:%M:%S UTC")
 
 
 layout.add_template_globals(shown_time=shown_time, first_page=first_page)
