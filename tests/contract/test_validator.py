@@ -83,6 +83,27 @@ def test_sandbox_rejects_bodies_the_file_forbids_with_field_details(sandbox: San
     assert "not_a_field" in json.dumps(details)
 
 
+@pytest.mark.needs_openapi
+def test_sandbox_refuses_an_embed_the_route_does_not_list(sandbox: Sandbox) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.access_token()}"}
+    estimate = sandbox.state("estimates")["estimates"][0]["id"]
+    url = f"{sandbox.api_url}/estimates/{estimate}"
+    listed = httpx.get(url, headers=headers, params=[("embed[]", "company"), ("embed[]", "cf.1")])
+    assert listed.status_code == 200, listed.text
+    assert "custom_fields" in listed.json()["_embed"]
+    refused = httpx.get(url, headers=headers, params=[("embed[]", "company"), ("embed[]", "owner.email")])
+    assert refused.status_code == 400
+    assert "owner.email" in refused.json()["error"]["details"]["embed"]
+
+
+def test_php_style_array_keys_are_checked_against_the_files_parameter(sellsy_contract: ContractValidator) -> None:
+    path = "/v2/estimates/1"
+    assert sellsy_contract.embed_errors("GET", path, {"embed[]": ["company", "cf.3"]}) == {}
+    assert "bogus" in sellsy_contract.embed_errors("GET", path, {"embed[]": ["bogus"]})["embed"]
+    problems = sellsy_contract.validate_exchange("GET", path, {"embed[]": ["bogus"]}, {}, None, 200, {}, b"{}")
+    assert any(p.startswith("request: InvalidParameter") for p in problems), problems
+
+
 def test_progress_invoice_rows_conform_and_stray_row_fields_are_reported(
     sellsy_contract: ContractValidator, sandbox: Sandbox
 ) -> None:

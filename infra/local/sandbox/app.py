@@ -140,7 +140,7 @@ class SandboxApp:
             if f"{req.method} {template}" in faults.plan_limited:
                 self.count("faults.402")
                 raise ApiError(402, "Quotas limit reached on your current plan")
-            self._check_body_against_contract(req)
+            self._check_request_against_contract(req)
             resp = handler(req, **params)
         except ApiError as exc:
             resp = Response.from_error(exc)
@@ -165,13 +165,18 @@ class SandboxApp:
             self.count("faults.403")
             raise ApiError(403, "Forbidden: insufficient privileges", {"scopes": f"missing {', '.join(missing)}"})
 
-    def _check_body_against_contract(self, req: Request) -> None:
-        if not self.config.validate_requests or req.method not in ("POST", "PUT", "PATCH"):
+    def _check_request_against_contract(self, req: Request) -> None:
+        if not self.config.validate_requests:
+            return
+        validator = shared_validator()
+        embed_problem = validator.embed_errors(req.method, req.path, req.query) if validator else {}
+        if embed_problem:  # Sellsy refuses an embed the operation does not list (the file's enum)
+            raise ApiError(400, "Validation failed: an embed is not one this route offers", embed_problem)
+        if req.method not in ("POST", "PUT", "PATCH"):
             return
         if req.content_type != "application/json" or not req.body.strip():
             return
         req.json()  # invalid JSON is a 400 of its own
-        validator = shared_validator()
         if validator is None:
             return
         details = validator.request_body_errors(req.method, req.path, req.query, req.headers, req.body)

@@ -2,8 +2,8 @@
 
 - `ContractValidator.validate_exchange(...)`: problems in one exchange (request when accepted, response
   against the operation's schema, errors against the spec's `Error` schema).
-- `ContractValidator.request_body_errors(...)`: what the sandbox answers as 400 details when a request
-  body breaks the file ("where the sandbox and the file disagree, the file wins").
+- `ContractValidator.request_body_errors(...)` and `embed_errors(...)`: what the sandbox answers as 400
+  details when a request body, or an `embed[]` value, breaks the file ("where the sandbox and the file disagree, the file wins").
 The file is parsed once per process (`shared_validator()`); None when the file is absent.
 """
 
@@ -45,7 +45,9 @@ class _Request:
         self.host_url = HOST
         self.path = path
         self.full_url_pattern = HOST + path
-        pairs = [(key, value) for key, values in query.items() for value in values]
+        # Sellsy's clients send arrays PHP style (`embed[]=a`); the file names the parameter `embed`, and
+        # openapi-core ignores a key it does not know, so `embed[]` was never checked against the file.
+        pairs = [(key.removesuffix("[]"), value) for key, values in query.items() for value in values]
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(pairs), header=Headers(headers), cookie=ImmutableMultiDict(), path={}
         )
@@ -75,6 +77,7 @@ class ContractValidator:
         self.error_validator = OAS30Validator(spec["components"]["schemas"]["Error"])
         self._cache: dict[Any, list[str]] = {}
         self._body_cache: dict[tuple[str, str, bytes], dict[str, str]] = {}
+        self._embed_cache: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
     def _documented(self, method: str, route: str) -> bool:
         template = route.removeprefix("/v2")
@@ -137,6 +140,26 @@ class ContractValidator:
             self._body_cache.clear()
         self._body_cache[key] = details
         return dict(details)
+
+    def embed_errors(self, method: str, path: str, query: dict[str, list[str]]) -> dict[str, str]:
+        """`{"embed": message}` when an `embed[]` value is not one the file lists for this operation."""
+        embeds = tuple(value for key, values in query.items() if key.removesuffix("[]") == "embed" for value in values)
+        if not embeds:
+            return {}
+        key = (method, path, embeds)
+        cached = self._embed_cache.get(key)
+        if cached is None:
+            request = _Request(method, path, {"embed": list(embeds)}, {}, b"")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = self.api.unmarshal_request(request)
+            cached = next(
+                (_describe(e).split(" | ")[1] for e in result.errors if getattr(e, "name", None) == "embed"), ""
+            )
+            if len(self._embed_cache) >= 2048:
+                self._embed_cache.clear()
+            self._embed_cache[key] = cached
+        return {"embed": cached.partition(": ")[2] or cached} if cached else {}
 
     def _request_problems(self, request: _Request, headers: dict[str, str]) -> list[str]:
         if request.content_type.startswith("multipart/form-data"):
