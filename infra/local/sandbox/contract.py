@@ -3,7 +3,8 @@
 - `ContractValidator.validate_exchange(...)`: problems in one exchange (request when accepted, response
   against the operation's schema, errors against the spec's `Error` schema).
 - `ContractValidator.request_body_errors(...)` and `embed_errors(...)`: what the sandbox answers as 400
-  details when a request body, or an `embed[]` value, breaks the file ("where the sandbox and the file disagree, the file wins").
+  details when a request body, or an `embed[]` value, breaks the file (where the sandbox and the file
+  disagree, the file wins).
 The file is parsed once per process (`shared_validator()`); None when the file is absent.
 """
 
