@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,3 +24,21 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     quick_start = README.read_text(encoding="utf-8").split("## Quick start", 1)[1].split("##", 1)[0]
     commands = [line.split("#")[0].strip() for line in quick_start.splitlines() if line.startswith("    make")]
     assert commands == ["make run", "make test"]
+
+
+def test_readme_figures_are_the_bench_results() -> None:
+    from tests.bench.figures_table import RESULTS, readme_table, render
+
+    shown = readme_table(README.read_text(encoding="utf-8"))
+    assert shown, "README.md lost its figures table markers"
+    assert shown == render(json.loads(RESULTS.read_text(encoding="utf-8"))), (
+        "README figures are stale: run `python -m tests.bench.figures_table` (make bench does it)"
+    )
+
+
+def test_a_figure_that_misses_its_target_is_shown_as_missed() -> None:
+    from tests.bench.figures_table import render
+
+    missed = {"value": 26.05, "target": 20, "comparison": "<=", "met": False}
+    results = {"machine": {}, "figures": {"webhook_ack": {"deliveries": 10, "p50_ms": 7.0, "p99_ms": missed}}}
+    assert "| 26.05 ms | ≤ 20 ms | **no** |" in render(results)
