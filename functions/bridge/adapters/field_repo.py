@@ -83,21 +83,24 @@ def _customer_status_pk(account_id: str, customer_id: str, status: str) -> str:
     return dynamo.account_pk(account_id, "INTCUS", customer_id, status)
 
 
+def _index_keys(intervention: Intervention) -> dict[str, str]:
+    """The intervention's table and index keys (all follow from what it holds)."""
+    listed_at = f"{intervention.created_at}#{intervention.id}"
+    keys = {
+        "pk": intervention_pk(intervention.account_id, intervention.id),
+        "sk": INTERVENTION_SK,
+        "gsi1pk": _status_pk(intervention.account_id, intervention.status),
+        "gsi1sk": listed_at,
+    }
+    if intervention.customer_id:
+        keys["gsi2pk"] = _customer_status_pk(intervention.account_id, intervention.customer_id, intervention.status)
+        keys["gsi2sk"] = listed_at
+    return keys
+
+
 def _intervention_item(intervention: Intervention) -> dict[str, Any]:
     item = _to_dynamo(intervention.model_dump(mode="json"))
-    listed_at = f"{intervention.created_at}#{intervention.id}"
-    item.update(
-        pk=intervention_pk(intervention.account_id, intervention.id),
-        sk=INTERVENTION_SK,
-        item_type="intervention",
-        gsi1pk=_status_pk(intervention.account_id, intervention.status),
-        gsi1sk=listed_at,
-    )
-    if intervention.customer_id:
-        item.update(
-            gsi2pk=_customer_status_pk(intervention.account_id, intervention.customer_id, intervention.status),
-            gsi2sk=listed_at,
-        )
+    item.update(_index_keys(intervention), item_type="intervention")
     return item
 
 
@@ -106,8 +109,8 @@ def backfill_customer_keys() -> int:
     updated. Run once after the deploy that adds the index (again is harmless)."""
 
     def keys_of(item: dict[str, Any]) -> dict[str, Any] | None:
-        keyed = _intervention_item(Intervention.model_validate(_from_dynamo(item)))
-        return {"gsi2pk": keyed["gsi2pk"], "gsi2sk": keyed["gsi2sk"]} if "gsi2pk" in keyed else None
+        keys = _index_keys(Intervention.model_validate(_from_dynamo(item)))
+        return {"gsi2pk": keys["gsi2pk"], "gsi2sk": keys["gsi2sk"]} if "gsi2pk" in keys else None
 
     wanted = Attr("item_type").eq("intervention") & Attr("customer_id").exists() & Attr("gsi2pk").not_exists()
     return dynamo.backfill_index_keys(_table(), wanted, keys_of)
@@ -190,15 +193,10 @@ def _valid_cursor(value: dict[str, Any]) -> bool:
     return value.get("s") in STATUSES and (start is None or isinstance(start, dict))
 
 
-# What a list shows of an intervention, with the keys a filtered read's cursor needs (an unfiltered read, such
-# as one customer's, resumes from DynamoDB's own last key).
+# What a list shows of an intervention (its keys follow from these, the account from the partition read; a
+# summary leaves the other fields at their defaults).
 LISTED = (
-    "pk",
-    "sk",
-    "gsi1pk",
-    "gsi1sk",
     "id",
-    "account_id",
     "status",
     "source_type",
     "source_id",
@@ -210,8 +208,6 @@ LISTED = (
     "flags",
     "due_date",
     "created_at",
-    "updated_at",
-    "version",
 )
 FILTERED_READ = 500  # items read per query when a filter drops some of them
 # Queries one filtered page may make: a rare customer name among thousands of interventions gives a short
@@ -287,7 +283,7 @@ def list_interventions(
         if summary:
             request["ProjectionExpression"] = ", ".join(f"#l{i}" for i in range(len(LISTED)))
             request["ExpressionAttributeNames"] = {f"#l{i}": name for i, name in enumerate(LISTED)}
-        start_key = _read_status(request, results, limit, start_key, budget)
+        start_key = _read_status(account_id, request, results, limit, start_key, budget)
         if len(results) >= limit or (budget[0] <= 0 and start_key):
             if start_key:
                 return results, dynamo.encode_cursor({"s": current, "k": start_key})
@@ -298,6 +294,7 @@ def list_interventions(
 
 
 def _read_status(
+    account_id: str,
     request: dict[str, Any],
     results: list[Intervention],
     limit: int,
@@ -312,10 +309,11 @@ def _read_status(
         if filtered:
             budget[0] -= 1
         taken = items[: limit - len(results)]
-        results.extend(Intervention.model_validate(_from_dynamo(i)) for i in taken)
+        results.extend(Intervention.model_validate({"account_id": account_id, **_from_dynamo(i)}) for i in taken)
         if len(taken) < len(items):
             # Resume after the last item shown (a filtered read may have looked further than it showed).
-            return {k: taken[-1][k] for k in ("pk", "sk", f"{index}pk", f"{index}sk")}
+            keys = _index_keys(results[-1])
+            return {k: keys[k] for k in ("pk", "sk", f"{index}pk", f"{index}sk")}
         if last is None or len(results) >= limit or (filtered and budget[0] <= 0):
             return last
         request["Limit"] = FILTERED_READ if filtered else limit - len(results)
