@@ -237,13 +237,13 @@ def filtered_read(limit: int) -> int:
 
 # What a list shows of each exchange (and what a bulk replay needs to tell which failures to re-run): not the
 # request and response summaries, nor what only an exchange's own page shows (duration, correlation id), nor
-# what the partition already tells (the account; ``sk`` is the id).
+# what the key already tells (the account from the partition, the time from the id, the status from an outcome
+# partition: ``_known``).
 LISTED = (
     "id",
     "direction",
     "kind",
     "status",
-    "created_at",
     "sellsy_type",
     "sellsy_id",
     "field_id",
@@ -251,6 +251,15 @@ LISTED = (
     "replay_key",
     "replayed_by",
 )
+
+
+def _known(item: dict[str, Any], account_id: str, status: str | None) -> dict[str, Any]:
+    """A listed item with what its key tells filled in (the stored values win)."""
+    at = datetime.strptime(str(item["id"])[:21], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    known = {"account_id": account_id, "created_at": at.isoformat()}
+    if status:
+        known["status"] = status
+    return {**known, **item}
 
 
 def _id_floor(moment: datetime) -> str:
@@ -286,12 +295,13 @@ def query(
         status = None
     read: dict[str, Any] = {"Limit": min(READ_PAGE, limit) if filters is None else filtered_read(limit)}
     if not summaries:
-        read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(LISTED)))
-        read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(LISTED)}
+        listed = [name for name in LISTED if not (status and name == "status")]  # read from its own partition
+        read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(listed)))
+        read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(listed)}
     items: list[dict[str, Any]] = []
     for condition, index in _ranges(account_id, low, high, sellsy_type, sellsy_id, status):
         for item in _paged(condition, filters, read, index=index, exclusive_high=high):
-            items.append({"account_id": account_id, **item})
+            items.append(_known(item, account_id, status))
             if len(items) == limit:
                 return items, str(item["id"])
     return items, None
