@@ -116,3 +116,17 @@ def test_full_import_equals_source_through_the_mapping(aws, account_id):
 
     counters = answer["progress"]["counters"]
     assert counters["invoices"]["created"] == len(sellsy.invoices)
+
+
+def test_an_export_joined_again_after_its_parts_are_gone_keeps_the_object(aws, account_id):
+    from bridge.flows.importer import export
+
+    bucket, run_id = aws.env["REPORTS_BUCKET"], "r1"
+    export.put_part(bucket, account_id, run_id, "invoices", "04-000001", [{"sk": "1", "data": {"n": 1}}])
+    export.put_part(bucket, account_id, run_id, "invoices", "04-000002", [{"sk": "2", "data": {"n": 2}}])
+    first = export.join_parts(bucket, account_id, run_id, "invoices")
+    # the chunk ended before its checkpoint: the next one joins again, the parts already deleted
+    again = export.join_parts(bucket, account_id, run_id, "invoices")
+    assert again == first and first["parts"] == 2
+    body = aws.client("s3").get_object(Bucket=bucket, Key=first["key"])["Body"].read()
+    assert [json.loads(line)["id"] for line in gzip.decompress(body).splitlines()] == ["1", "2"]

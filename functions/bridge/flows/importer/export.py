@@ -3,10 +3,10 @@
 A run exports what it created, updated or flagged as no longer in Sellsy (the first run: everything),
 so analytics tools load each night's file as upserts keyed by `id`. Records are exported as they are
 written: each imported page puts one small gzip part (`.../parts/{stream}/{phase}-{page}.jsonl.gz`,
-overwritten if the page is redone after a crash); the run's last phases join each stream's parts into
-the final object (gzip members concatenate into one valid gzip file) through a spooled temporary file
-and a multipart upload, then delete the parts. Nothing holds a whole stream in memory, and the export
-costs no second read of DynamoDB.
+overwritten if the page is redone after a crash); once a stream is complete (see background.py) its
+parts are joined into the final object (gzip members concatenate into one valid gzip file) through a
+spooled temporary file and a multipart upload, then deleted (a join done again once they are gone keeps
+the object). Nothing holds a whole stream in memory, and the export costs no second read of DynamoDB.
 Amounts are written as exact decimal strings, ids as integers.
 """
 
@@ -22,6 +22,8 @@ from typing import Any
 from bridge.adapters.aws import client
 
 SPOOL_BYTES = 8 * 1024 * 1024
+# zlib's default: gzip's own default (9) costs about four times the CPU for files about 4 % smaller.
+GZIP_LEVEL = 6
 
 
 def export_key(account_id: str, run_id: str, stream: str) -> str:
@@ -53,7 +55,7 @@ def put_part(bucket: str, account_id: str, run_id: str, stream: str, part: str, 
     lines = [json.dumps(export_line(i), default=str, separators=(",", ":")) for i in items]
     if not lines:
         return 0
-    body = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    body = gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=GZIP_LEVEL, mtime=0)
     client("s3").put_object(Bucket=bucket, Key=parts_prefix(account_id, run_id, stream) + part + ".jsonl.gz", Body=body)
     return len(lines)
 
@@ -67,6 +69,10 @@ def join_parts(bucket: str, account_id: str, run_id: str, stream: str) -> dict[s
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
     keys.sort()
     key = export_key(account_id, run_id, stream)
+    if not keys:
+        joined = _joined_before(s3, bucket, key)
+        if joined is not None:  # joined, then the chunk ended before its checkpoint: the parts are gone
+            return joined
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         for part in keys:
             body = s3.get_object(Bucket=bucket, Key=part)["Body"]
@@ -76,9 +82,20 @@ def join_parts(bucket: str, account_id: str, run_id: str, stream: str) -> dict[s
             spool.write(gzip.compress(b"", mtime=0))  # an empty stream still gets its (empty) file
         size = spool.tell()
         spool.seek(0)
-        s3.upload_fileobj(
-            spool, bucket, key, ExtraArgs={"ContentType": "application/x-ndjson", "ContentEncoding": "gzip"}
-        )
+        extra = {"ContentType": "application/x-ndjson", "ContentEncoding": "gzip"}
+        s3.upload_fileobj(spool, bucket, key, ExtraArgs={**extra, "Metadata": {"parts": str(len(keys))}})
     for start in range(0, len(keys), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]})
     return {"key": key, "parts": len(keys), "bytes": size}
+
+
+def _joined_before(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The run's export object if an earlier join wrote it (its part count is kept in its metadata)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    parts = int((head.get("Metadata") or {}).get("parts") or 0)
+    return {"key": key, "parts": parts, "bytes": int(head["ContentLength"])}

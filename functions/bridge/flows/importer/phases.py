@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.domain.currency import BaseCurrencyConverter
-from bridge.flows.importer import export, reconciliation, snapshot, sweeps
+from bridge.flows.importer import background, export, reconciliation, snapshot, sweeps
 from bridge.flows.importer.merge import merge_record
 from bridge.sellsy.errors import Forbidden, NotFound
 
@@ -394,7 +394,7 @@ def _flag_missing(ctx: Ctx, stream: str, key: str, since: str) -> dict[str, Any]
     return records_repo.mark_not_seen(ctx.account_id, stream, key, since)
 
 
-# --- sweeps (see sweeps.py): what the background sweeper has not done yet, one shard per step ---
+# --- sweeps (see sweeps.py): what the background has not done yet, one shard per step ---
 
 
 def step_sweeps(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
@@ -416,9 +416,11 @@ def step_sweeps(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Page
 
 def step_export(stream: str) -> Step:
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
+        if not ctx.export_bucket or background.exported(state, stream):
+            return PageWork({}, True)  # joined in the background already
+
         def write(state: dict[str, Any], part: str) -> None:
-            if ctx.export_bucket:
-                state["exports"][stream] = export.join_parts(ctx.export_bucket, ctx.account_id, ctx.run_id, stream)
+            state["exports"][stream] = export.join_parts(str(ctx.export_bucket), ctx.account_id, ctx.run_id, stream)
 
         return PageWork({}, True, write)
 
@@ -426,18 +428,21 @@ def step_export(stream: str) -> Step:
 
 
 def step_snapshot(stream: str) -> Step:
-    """One records shard of the stream's full snapshot per step (see snapshot.py)."""
+    """One records shard of the stream's full snapshot per step (see snapshot.py); the shards written in
+    the background are passed over."""
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        shard = int(cursor.get("shard", 0))
-        finished = shard + 1 >= records_repo.SHARDS or not ctx.export_bucket
+        shards = range(int(cursor.get("shard", 0)), records_repo.SHARDS)
+        left = [s for s in shards if not background.snapshot_done(state, stream, s)]
+        if not ctx.export_bucket or not left:
+            return PageWork({"shard": records_repo.SHARDS}, True)
+        shard, bucket = left[0], ctx.export_bucket
 
         def write(state: dict[str, Any], part: str) -> None:
-            if ctx.export_bucket:
-                written = snapshot.write_shard(ctx.export_bucket, ctx.account_id, stream, shard)
-                snapshot.record(state, stream, shard, written)
+            written = snapshot.write_shard(bucket, ctx.account_id, stream, shard)
+            snapshot.record(state, stream, shard, written)
 
-        return PageWork({"shard": shard + 1}, finished, write)
+        return PageWork({"shard": shard + 1}, len(left) == 1, write)
 
     return step
 

@@ -20,7 +20,7 @@ from typing import Any
 from bridge.adapters import fx_rates, import_state
 from bridge.domain.currency import BaseCurrencyConverter
 from bridge.domain.masking import mask_text
-from bridge.flows.importer import phases, reconciliation, sweeps
+from bridge.flows.importer import background, phases, reconciliation, sweeps
 from bridge.flows.importer.outcome import publish_outcome
 from bridge.flows.importer.summary import publish_summary
 from bridge.observability import ContextThreadPool, logger
@@ -121,16 +121,16 @@ def run_chunk(
     with (
         ContextThreadPool(max_workers=DETAIL_WORKERS, thread_name_prefix="import") as pool,
         ContextThreadPool(max_workers=1, thread_name_prefix="import-write") as writer,
-        closing(sweeps.BackgroundSweeper(account_id, state["run_id"], deps.export_bucket)) as sweeper,
+        closing(background.BackgroundWork(account_id, state["run_id"], deps.export_bucket)) as tail,
     ):
         ctx = phases.Ctx(account_id, state["run_id"], deps.client, converter, now_iso, pool, deps.export_bucket)
-        pages = _Settler(state, names, deps, meter, sweeper, writer)
+        pages = _Settler(state, names, deps, meter, tail, writer)
         commit, on_swept = pages.commit, pages.on_swept
         try:
             while ahead_phase < len(names) and remaining_ms() >= margin_ms:
                 if ahead_phase == sweeps_phase and not ahead_cursor:  # entering the phase
                     commit()
-                    sweeper.finish(state, on_swept)  # the phase sweeps what the background did not
+                    tail.finish(state, on_swept)  # the last phases do what the background did not
                 try:
                     work = phases.PHASE_STEPS[names[ahead_phase]](state, ctx, ahead_cursor)
                 except Forbidden as exc:
@@ -169,11 +169,11 @@ class _Settler:
         names: list[str],
         deps: ImportDeps,
         meter: _Meter,
-        sweeper: sweeps.BackgroundSweeper,
+        tail: background.BackgroundWork,
         writer: ContextThreadPool,
     ) -> None:
         self._state, self._names, self._deps, self._meter = state, names, deps, meter
-        self._sweeper, self._writer = sweeper, writer
+        self._tail, self._writer = tail, writer
         self._sweeps_phase = names.index("sweeps")
         self._pending: Future[None] | None = None
 
@@ -196,7 +196,8 @@ class _Settler:
         if self._deps.on_page is not None:
             self._deps.on_page(*(work.label or (self._names[phase_index], page_no)))
         _advance(state, self._names, work, phase_index, page_no)
-        self._sweeper.advance(state, self._names, self.on_swept, start=state["phase"] < self._sweeps_phase)
+        # Up to the last listing's checkpoint: the sweeps phase then waits for all of it (see run_chunk).
+        self._tail.advance(state, self._names, self.on_swept, start=state["phase"] <= self._sweeps_phase)
         _checkpoint(state, self._meter)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from bridge.adapters import records_repo
 from bridge.adapters.aws import client
-from bridge.flows.importer.export import export_line
+from bridge.flows.importer.export import GZIP_LEVEL, export_line
 
 PREFIX = "snapshots/"
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB (except the last)
@@ -88,7 +88,7 @@ def write_shard(bucket: str, account_id: str, stream: str, shard: int) -> dict[s
     sink = _S3Sink(bucket, snapshot_key(account_id, stream, shard))
     records = 0
     try:
-        with gzip.GzipFile(fileobj=sink, mode="wb", mtime=0) as gz:
+        with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
             for items, _ in records_repo.iter_partition(account_id, stream, shard):
                 if items:
                     text = "".join(

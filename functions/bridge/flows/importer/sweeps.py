@@ -1,23 +1,20 @@
 """Sweeps: records of a fully listed stream that this run did not see are flagged, never deleted.
 
 A sweep reads and writes only DynamoDB, so it need not wait for its turn: as soon as the phase that
-lists a stream is checkpointed, the stream's shards are swept one by one on a background thread while
-the next phases wait on Sellsy's quota. The run state lists the swept shards (``state["swept"]``); the
-``sweeps`` phase finishes whatever is left before the exports are joined. A shard swept but not yet
-checkpointed (crash, end of chunk) is swept again: flagging is a conditional write, so the redo flags
-nothing twice and counts nothing twice.
+lists a stream is checkpointed, the stream's shards are swept one by one in the background (see
+background.py) while the next phases wait on Sellsy's quota. The run state lists the swept shards
+(``state["swept"]``); the ``sweeps`` phase finishes whatever is left before the exports are joined.
+A shard swept but not yet checkpointed (crash, end of chunk) is swept again: flagging is a conditional
+write, so the redo flags nothing twice and counts nothing twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from bridge.adapters import records_repo
 from bridge.domain import revenue
 from bridge.flows.importer import export
-from bridge.observability import ContextThreadPool
 
 # The phase whose listing marks a stream's records as seen in this run (customers: the later of their two).
 LISTED_BY: dict[str, tuple[str, ...]] = {
@@ -90,44 +87,3 @@ def record(state: dict[str, Any], stream: str, shard: int, flagged: dict[str, in
             per = state["counters"].setdefault(name, {})
             per["not_seen"] = per.get("not_seen", 0) + count
     return len(swept)
-
-
-class BackgroundSweeper:
-    """One shard at a time on its own thread; results are applied to the state by the run driver only,
-    at checkpoints, so the state is never written from two threads."""
-
-    def __init__(self, account_id: str, run_id: str, export_bucket: str | None) -> None:
-        self._args = (account_id, run_id)
-        self._export_bucket = export_bucket
-        self._pool = ContextThreadPool(max_workers=1, thread_name_prefix="import-sweep")
-        self._running: tuple[Shard, Future[dict[str, int]]] | None = None
-
-    def advance(
-        self, state: dict[str, Any], names: list[str], on_swept: Callable[[Shard], None], *, start: bool = True
-    ) -> None:
-        """Apply a finished shard, then start the next due one (when ``start``)."""
-        if self._running is not None and self._running[1].done():
-            self._apply(state, on_swept)
-        if start and self._running is None:
-            pending = due(state, names)
-            if pending:
-                stream, shard = pending[0]
-                since = state["started_at"][:10]
-                job = self._pool.submit(sweep_shard, *self._args, since, self._export_bucket, stream, shard)
-                self._running = ((stream, shard), job)
-
-    def finish(self, state: dict[str, Any], on_swept: Callable[[Shard], None]) -> None:
-        """Wait for the shard in progress and apply it; start nothing new."""
-        if self._running is not None:
-            self._running[1].result()
-            self._apply(state, on_swept)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-    def _apply(self, state: dict[str, Any], on_swept: Callable[[Shard], None]) -> None:
-        assert self._running is not None
-        (stream, shard), job = self._running
-        self._running = None
-        record(state, stream, shard, job.result())
-        on_swept((stream, shard))
