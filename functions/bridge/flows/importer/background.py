@@ -25,6 +25,9 @@ from bridge.flows.importer import export, snapshot, sweeps
 from bridge.observability import ContextThreadPool
 
 SWEEP, EXPORT, SNAPSHOT = "sweep", "export", "snapshot"
+# Snapshot reads take small pages: one request never holds a table's capacity (or a local emulator that
+# serves one request at a time) long while the import's own reads and checkpoints wait behind it.
+PAGE_ITEMS = 200
 Job = tuple[str, str, int]  # (kind, stream, shard: 0 for an export)
 
 
@@ -128,7 +131,7 @@ class BackgroundWork:
         bucket = str(self._export_bucket)
         if kind == EXPORT:
             return export.join_parts, bucket, self._account_id, self._run_id, stream
-        return snapshot.write_shard, bucket, self._account_id, stream, shard
+        return snapshot.write_shard, bucket, self._account_id, stream, shard, PAGE_ITEMS
 
     def _apply(self, state: dict[str, Any], job: Job, on_swept: Callable[[sweeps.Shard], None]) -> None:
         result = self._queued.pop(job).result()
