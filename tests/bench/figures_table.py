@@ -86,7 +86,11 @@ def _calls_rows(part: Figures) -> Iterator[Row | None]:
 
 
 def _webhook_rows(part: Figures) -> Iterator[Row | None]:
-    label = f"Webhook acknowledgement over {part.get('deliveries')} deliveries: p99 (p50 {part.get('p50_ms')} ms)"
+    label = f"Webhook acknowledgement over {part.get('deliveries')} deliveries: p99 (p50 {part.get('p50_ms')} ms"
+    floor = part.get("bare_send_message_floor")
+    if isinstance(floor, dict):  # the emulator's share: the same SendMessage sent bare after each delivery
+        label += f"; bare SendMessage p99 {floor.get('p99_ms')} ms"
+    label += ")"
     yield _row(label, part.get("p99_ms"), unit=" ms", digits=2)
 
 
