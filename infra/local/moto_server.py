@@ -110,15 +110,9 @@ def moto_app() -> WsgiApp:
     return AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
 
 
-class KeepAliveRequestHandler(MotoRequestHandler):
-    """HTTP/1.1, so a client keeps its connection: werkzeug's HTTP/1.0 default closed it after every request."""
-
-    protocol_version = "HTTP/1.1"
-
-
 def serve(host: str, port: int) -> BaseWSGIServer:
     """A threaded server of ``moto_app()`` bound to ``host:port``, not yet serving."""
-    return make_server(host, port, moto_app(), True, request_handler=KeepAliveRequestHandler)
+    return make_server(host, port, moto_app(), True, request_handler=MotoRequestHandler)
 
 
 class MotoServer(ThreadedMotoServer):
