@@ -171,21 +171,13 @@ def put_items(items: list[dict[str, Any]]) -> None:
 
 
 def iter_partition(
-    account_id: str,
-    stream: str,
-    shard: int,
-    start: dict[str, Any] | None = None,
-    *,
-    bookkeeping_only: bool = False,
-    page_items: int | None = None,
+    account_id: str, stream: str, shard: int, start: dict[str, Any] | None = None, *, bookkeeping_only: bool = False
 ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
-    """Pages (items, last evaluated key) of one shard (about 1 MB each, or ``page_items`` items);
-    `bookkeeping_only` reads just what a sweep needs, which keeps pages small."""
+    """Pages (items, last evaluated key) of one shard (about 1 MB each); `bookkeeping_only` reads just
+    what a sweep needs, which keeps pages small."""
     kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition(account_id, stream, shard))}
     if bookkeeping_only:
         kwargs["ProjectionExpression"] = "pk, sk, last_seen_run, not_seen_since"
-    if page_items is not None:
-        kwargs["Limit"] = page_items
     for items, last in dynamo.pages(_table().query, kwargs, start):
         yield [decode(i) for i in items], last
 

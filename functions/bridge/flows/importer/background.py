@@ -6,8 +6,8 @@ and every shard of the sweep that flags it swept) its export is joined and its s
 shard.
 Only the last stream's tail is left after the last Sellsy call.
 
-Jobs start in the order they were queued, two at a time (their DynamoDB and S3 calls mostly wait on the
-network; more would take CPU from the Sellsy reads). Their results are applied to the run state by the
+Jobs start in the order they were queued, a few at a time (their DynamoDB and S3 calls mostly wait on
+the network). Their results are applied to the run state by the
 run driver only, at checkpoints, so the state is never written from two threads. A job done but not
 checkpointed (crash, end of chunk) is done again: a sweep flags nothing twice, a snapshot part is replaced
 whole, and joining an export whose parts are gone keeps the object already joined.
@@ -25,9 +25,6 @@ from bridge.flows.importer import export, snapshot, sweeps
 from bridge.observability import ContextThreadPool
 
 SWEEP, EXPORT, SNAPSHOT = "sweep", "export", "snapshot"
-# Snapshot reads take small pages: one request never holds a table's capacity (or a local emulator that
-# serves one request at a time) long while the import's own reads and checkpoints wait behind it.
-PAGE_ITEMS = 200
 Job = tuple[str, str, int]  # (kind, stream, shard: 0 for an export)
 
 
@@ -81,7 +78,7 @@ class BackgroundWork:
     listed streams, each output waiting for the sweep jobs of its stream (queued before it, so started
     before it: no worker waits on a job that cannot start)."""
 
-    WORKERS = 2
+    WORKERS = 3
 
     def __init__(self, account_id: str, run_id: str, export_bucket: str | None) -> None:
         self._account_id, self._run_id = account_id, run_id
@@ -131,7 +128,7 @@ class BackgroundWork:
         bucket = str(self._export_bucket)
         if kind == EXPORT:
             return export.join_parts, bucket, self._account_id, self._run_id, stream
-        return snapshot.write_shard, bucket, self._account_id, stream, shard, PAGE_ITEMS
+        return snapshot.write_shard, bucket, self._account_id, stream, shard
 
     def _apply(self, state: dict[str, Any], job: Job, on_swept: Callable[[sweeps.Shard], None]) -> None:
         result = self._queued.pop(job).result()

@@ -83,14 +83,13 @@ class _S3Sink:
             self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
 
 
-def write_shard(bucket: str, account_id: str, stream: str, shard: int, page_items: int | None = None) -> dict[str, int]:
-    """Replace one part of the stream's snapshot with the shard's records as stored now (read in pages of
-    ``page_items`` items if given, else about 1 MB)."""
+def write_shard(bucket: str, account_id: str, stream: str, shard: int) -> dict[str, int]:
+    """Replace one part of the stream's snapshot with the shard's records as stored now."""
     sink = _S3Sink(bucket, snapshot_key(account_id, stream, shard))
     records = 0
     try:
         with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-            for items, _ in records_repo.iter_partition(account_id, stream, shard, page_items=page_items):
+            for items, _ in records_repo.iter_partition(account_id, stream, shard):
                 if items:
                     text = "".join(
                         json.dumps(export_line(item), default=str, separators=(",", ":")) + "\n" for item in items
