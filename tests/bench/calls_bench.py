@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from tests.bench.webhook_latency import _demo_account, _started_stack
+from tests.bench.webhook_latency import _demo_account, _started_stack, open_quotes
 
 MIN_PER_INTERVENTION = 3
 MIN_PER_COMPLETION = 5
@@ -89,8 +89,7 @@ def bench_sellsy_calls(quotes: int = 20) -> dict[str, Any]:
 
     stack = _started_stack(size=max(400, quotes * 12))
     account_id = _demo_account(stack, "calls")
-    candidates = [e for e in stack.sandbox.state("estimates") if e["status"] in ("draft", "sent", "read")]
-    chosen = candidates[:quotes]
+    chosen = open_quotes(stack, quotes)
     owners = {int((e.get("owner") or {}).get("id") or 0) for e in chosen} - {0}
     base = f"/accounts/{account_id}/interventions"
     with (
@@ -112,6 +111,13 @@ def bench_sellsy_calls(quotes: int = 20) -> dict[str, Any]:
     return {
         "quotes": len(chosen),
         "interventions_created": len(created),
+        # A bench of no quote measures nothing: every chosen quote must have become an intervention.
+        "every_quote_made": {
+            "value": len(created),
+            "target": len(chosen),
+            "comparison": ">=",
+            "met": 0 < len(created) == len(chosen),
+        },
         "distinct_owners": len(owners),
         "calls_per_intervention": _check(sum(inbound.values()) / made, MIN_PER_INTERVENTION + (1 + len(owners)) / made),
         # The writes each completion needed (a quote that is not converted has no invoice nor marker).

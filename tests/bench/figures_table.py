@@ -83,6 +83,7 @@ def _calls_rows(part: Figures) -> Iterator[Row | None]:
     quotes = part.get("quotes")
     yield _row(f"Sellsy calls per intervention made of a quote ({quotes} quotes)", part.get("calls_per_intervention"))
     yield _row("Sellsy calls per completion", part.get("calls_per_completion"))
+    yield _row("Same: quotes that became interventions", part.get("every_quote_made"), digits=0)
 
 
 def _webhook_rows(part: Figures) -> Iterator[Row | None]:

@@ -188,6 +188,27 @@ def bench_webhook_ack(deliveries: int = 2000, warmup: int = WARMUP_DELIVERIES) -
     }
 
 
+def open_quotes(stack: Stack, count: int) -> list[dict[str, Any]]:
+    """``count`` quotes a user could still accept: the seed's first, then new ones (benches share one stack,
+    and each accepted quote is used up)."""
+    import httpx
+
+    found = [e for e in stack.sandbox.state("estimates") if e["status"] in ("draft", "sent", "read")][:count]
+    companies = [c["id"] for c in stack.sandbox.state("companies") if c.get("type") == "client"] or [1]
+    headers = {"Authorization": f"Bearer {stack.sandbox.access_token()}"}
+    with httpx.Client(base_url=stack.sandbox.api_url, headers=headers, timeout=30) as sellsy:
+        while len(found) < count:
+            body = {
+                "related": [{"type": "company", "id": companies[len(found) % len(companies)]}],
+                "subject": f"Bench quote {len(found)}",
+                "rows": [{"type": "single", "unit_amount": "100.00", "quantity": "1", "tax_id": 1, "description": "x"}],
+            }
+            created = sellsy.post("/estimates", json=body).raise_for_status().json()
+            sellsy.put(f"/estimates/{created['id']}/status", json={"status": "sent"}).raise_for_status()
+            found.append(created)
+    return found
+
+
 def bench_quote_to_intervention(quotes: int = 40) -> dict[str, Any]:
     """Accept quotes in the sandbox, as users would, and time until each intervention shows in the API."""
     import httpx
@@ -195,8 +216,7 @@ def bench_quote_to_intervention(quotes: int = 40) -> dict[str, Any]:
     stack = _started_stack(size=max(400, quotes * 12))
     account_id = _demo_account(stack, "quote")
     try:
-        candidates = [e for e in stack.sandbox.state("estimates") if e["status"] in ("draft", "sent", "read")]
-        chosen = candidates[:quotes]
+        chosen = open_quotes(stack, quotes)
         samples: list[float] = []
         missing = 0
         with httpx.Client(
