@@ -88,8 +88,8 @@ def bench_sellsy_calls(quotes: int = 20) -> dict[str, Any]:
     import httpx
 
     stack = _started_stack(size=max(400, quotes * 12))
+    chosen = open_quotes(stack, quotes)  # before the account: their creation events are not its calls
     account_id = _demo_account(stack, "calls")
-    chosen = open_quotes(stack, quotes)
     owners = {int((e.get("owner") or {}).get("id") or 0) for e in chosen} - {0}
     base = f"/accounts/{account_id}/interventions"
     with (

@@ -206,6 +206,7 @@ def open_quotes(stack: Stack, count: int) -> list[dict[str, Any]]:
             created = sellsy.post("/estimates", json=body).raise_for_status().json()
             sellsy.put(f"/estimates/{created['id']}/status", json={"status": "sent"}).raise_for_status()
             found.append(created)
+    stack.pump.wait_idle(timeout=60)  # other accounts' reactions to the new quotes are over
     return found
 
 
@@ -214,9 +215,9 @@ def bench_quote_to_intervention(quotes: int = 40) -> dict[str, Any]:
     import httpx
 
     stack = _started_stack(size=max(400, quotes * 12))
+    chosen = open_quotes(stack, quotes)  # before the account, so it gets no creation events meanwhile
     account_id = _demo_account(stack, "quote")
     try:
-        chosen = open_quotes(stack, quotes)
         samples: list[float] = []
         missing = 0
         with httpx.Client(
