@@ -144,9 +144,11 @@ def test_a_won_opportunity_without_intervention_is_repaired_and_old_quotes_are_l
     assert {"sellsy_type": "opportunity", "sellsy_id": opportunity["id"], "repair": "intervention_created"} in result[
         "repaired"
     ]
-    # Quotes accepted before the account existed here (the seeded ones) are not turned into interventions.
+    # The sweep turns no quote accepted before the account existed (the seeded ones) into an intervention.
+    # (A webhook about one may still do so: other tests on this shared stack accept old quotes meanwhile.)
     seeded = sellsy.post("/estimates/search", json={"filters": {"status": ["accepted"]}}, params={"limit": 100})
     joined = accounts_repo.require_account(account_id).created_at
     old = [e["id"] for e in seeded.json()["data"] if datetime.fromisoformat(e["created"]) < joined]
     assert old, "the sandbox seeds accepted quotes dated before the account"
-    assert all(field_repo.get_intervention(account_id, f"est-{i}") is None for i in old)
+    swept = [r["sellsy_id"] for r in result["repaired"] if r["sellsy_type"] == "estimate"]
+    assert not set(swept) & set(old)
