@@ -169,7 +169,7 @@ class SandboxApp:
         if not self.config.validate_requests:
             return
         validator = shared_validator()
-        embed_problem = validator.embed_errors(req.method, req.path, req.query) if validator else {}
+        embed_problem = validator.embed_errors(req.method, req.path, req.query, req.route) if validator else {}
         if embed_problem:  # Sellsy refuses an embed the operation does not list (the file's enum)
             raise ApiError(400, "Validation failed: an embed is not one this route offers", embed_problem)
         if req.method not in ("POST", "PUT", "PATCH"):

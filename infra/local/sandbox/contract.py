@@ -78,7 +78,7 @@ class ContractValidator:
         self.error_validator = OAS30Validator(spec["components"]["schemas"]["Error"])
         self._cache: dict[Any, list[str]] = {}
         self._body_cache: dict[tuple[str, str, bytes], dict[str, str]] = {}
-        self._embed_cache: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self._embed_cache: dict[tuple[str, str, tuple[str, ...]], str] = {}  # (method, operation, values)
 
     def _documented(self, method: str, route: str) -> bool:
         template = route.removeprefix("/v2")
@@ -122,52 +122,49 @@ class ContractValidator:
 
         Cached by (method, path, body): loops re-send the same search body with another offset.
         """
-        key = (method, path, body)
-        cached = self._body_cache.get(key)
-        if cached is not None:
-            return dict(cached)
-        request = _Request(method, path, query, {k.lower(): v for k, v in headers.items()}, body)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = self.api.unmarshal_request(request)
-        details: dict[str, str] = {}
-        for error in result.errors:
-            if type(error).__name__ not in ("InvalidRequestBody", "RequestBodyValidationError"):
-                continue
-            for message in _describe(error).split(" | ")[1:] or [str(error)]:
-                where, _, text = message.partition(": ")
-                details.setdefault(where or "body", text or message)
-        if len(self._body_cache) >= 2048:
-            self._body_cache.clear()
-        self._body_cache[key] = details
-        return dict(details)
 
-    def embed_errors(self, method: str, path: str, query: dict[str, list[str]]) -> dict[str, str]:
-        """`{"embed": message}` when an `embed[]` value is not one the file lists for this operation."""
+        def compute() -> dict[str, str]:
+            request = _Request(method, path, query, {k.lower(): v for k, v in headers.items()}, body)
+            details: dict[str, str] = {}
+            for error in self._unmarshal(request).errors:
+                if type(error).__name__ not in ("InvalidRequestBody", "RequestBodyValidationError"):
+                    continue
+                for message in _describe(error).split(" | ")[1:] or [str(error)]:
+                    where, _, text = message.partition(": ")
+                    details.setdefault(where or "body", text or message)
+            return details
+
+        return dict(_remembered(self._body_cache, (method, path, body), compute))
+
+    def embed_errors(
+        self, method: str, path: str, query: dict[str, list[str]], route: str | None = None
+    ) -> dict[str, str]:
+        """`{"embed": message}` when an `embed[]` value is not one the file lists for this operation.
+
+        Cached by operation (``route``, the matched template, when given) and values: a read of every
+        document sends the same embeds with another id.
+        """
         embeds = tuple(value for key, values in query.items() if key.removesuffix("[]") == "embed" for value in values)
         if not embeds:
             return {}
-        key = (method, path, embeds)
-        cached = self._embed_cache.get(key)
-        if cached is None:
-            request = _Request(method, path, {"embed": list(embeds)}, {}, b"")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = self.api.unmarshal_request(request)
-            cached = next(
-                (_describe(e).split(" | ")[1] for e in result.errors if getattr(e, "name", None) == "embed"), ""
-            )
-            if len(self._embed_cache) >= 2048:
-                self._embed_cache.clear()
-            self._embed_cache[key] = cached
-        return {"embed": cached.partition(": ")[2] or cached} if cached else {}
+
+        def compute() -> str:
+            result = self._unmarshal(_Request(method, path, {"embed": list(embeds)}, {}, b""))
+            found = (_describe(e).split(" | ")[1] for e in result.errors if getattr(e, "name", None) == "embed")
+            return next(found, "")
+
+        problem = _remembered(self._embed_cache, (method, route or path, embeds), compute)
+        return {"embed": problem.partition(": ")[2] or problem} if problem else {}
+
+    def _unmarshal(self, request: _Request) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openapi-core warns about the file's unsupported security schemes
+            return self.api.unmarshal_request(request)
 
     def _request_problems(self, request: _Request, headers: dict[str, str]) -> list[str]:
         if request.content_type.startswith("multipart/form-data"):
             return self._multipart_problems(request)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = self.api.unmarshal_request(request)
+        result = self._unmarshal(request)
         problems = []
         for error in result.errors:
             if type(error).__name__ in ("SecurityValidationError", "SecurityNotFound", "InvalidSecurity"):
@@ -307,6 +304,18 @@ def _leaf_messages(error: Any, depth: int = 0) -> list[str]:
         return [m for sub in best for m in _leaf_messages(sub, depth + 1)]
     where = "/".join(map(str, error.absolute_path)) or "(body)"
     return [f"{where}: {str(error.message)[:200]}"]
+
+
+CACHE_ITEMS = 2048  # per cache: a long run forgets and starts again rather than grow without end
+
+
+def _remembered(cache: dict[Any, Any], key: Any, compute: Any) -> Any:
+    """``cache[key]``, computed once; a full cache is emptied first."""
+    if key not in cache:
+        if len(cache) >= CACHE_ITEMS:
+            cache.clear()
+        cache[key] = compute()
+    return cache[key]
 
 
 @functools.cache
