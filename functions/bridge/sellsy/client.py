@@ -73,6 +73,7 @@ class Page:
     next_offset: str | None
     total: int | None
     offset: str | None = None
+    seen: int | None = None  # items listed up to and including this page, when known (a checkpoint keeps it)
 
 
 class SellsyClient:
@@ -227,11 +228,14 @@ class SellsyClient:
         direction: str | None = None,
         offset: str | int | None = None,
         limit: int = PAGE_LIMIT,
+        seen: int | None = None,
     ) -> Iterator[Page]:
         """Pages of a list (GET) or search (POST) route.
 
         ``offset=None`` starts a seek pagination (Sellsy's recommended mode, opaque offsets); an integer
-        (or digit string) offset uses numeric pagination. Resume by passing a page's ``next_offset``.
+        (or digit string) offset uses numeric pagination. Resume by passing a page's ``next_offset``, with
+        its ``seen``: knowing the position lets the last full page end on ``total`` instead of costing one
+        more call that answers an empty page.
         """
         if search:
             check_filters(path, filters or {})
@@ -239,7 +243,7 @@ class SellsyClient:
             raise InvalidFilter("filters need a search route (search=True)", path=path)
         numeric = offset is not None and str(offset).isdigit()
         current = None if offset is None else str(offset)
-        seen = 0
+        position = 0 if offset is None else seen
         while True:
             params = _page_params(limit, current, embed=embed, fields=fields, order=order, direction=direction)
             if search:
@@ -248,17 +252,11 @@ class SellsyClient:
                 body = self.get(path, params=params)
             items, pagination = _page_parts(body, path)
             total = _int_or_none(pagination.get("total"))
-            seen += len(items)
+            position = None if position is None else position + len(items)
             next_offset = _next_offset(
-                current,
-                pagination,
-                count=len(items),
-                limit=limit,
-                numeric=numeric,
-                total=total,
-                seen=seen if offset is None else None,
+                current, pagination, count=len(items), limit=limit, numeric=numeric, total=total, seen=position
             )
-            yield Page(items=items, next_offset=next_offset, total=total, offset=current)
+            yield Page(items=items, next_offset=next_offset, total=total, offset=current, seen=position)
             if next_offset is None:
                 return
             current = next_offset
@@ -327,7 +325,7 @@ def _next_offset(
 
     A short page ends the list; numeric offsets count items; seek offsets come from Sellsy (the same one again
     ends the list too). ``total`` ends it early when the position is known: numeric offsets, or the items seen
-    since the start of a seek pagination (``seen``; None when it resumed part way).
+    since the start of a seek pagination (``seen``; None when it resumed without its position).
     """
     if count < limit:
         return None

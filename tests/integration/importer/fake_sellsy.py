@@ -11,17 +11,10 @@ import base64
 import copy
 import json
 import random
-from dataclasses import dataclass
 from typing import Any
 
+from bridge.sellsy.client import Page
 from bridge.sellsy.errors import NotFound
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    next_offset: str | None
-    total: int | None
 
 
 class Stats:
@@ -200,7 +193,7 @@ class FakeSellsy:
             chunk = rows[start : start + limit]
             end = start + len(chunk)
             nxt = base64.b64encode(json.dumps({"i": end}).encode()).decode() if end < len(rows) else None
-            yield Page(chunk, nxt, len(rows))
+            yield Page(chunk, nxt, len(rows), seen=end)
             if nxt is None:
                 return
             start = end

@@ -270,6 +270,18 @@ def test_seek_pagination_walks_every_page_and_can_resume() -> None:
     assert [item["id"] for page in resumed for item in page.items] == list(range(100, 250))
 
 
+def test_resumed_seek_pagination_with_its_position_stops_at_total_without_an_extra_call() -> None:
+    recorder = Recorder([_paged(200, seek=True)])
+    client = make_client(recorder)
+    first = next(iter(client.iter_pages("/companies", search=False)))
+    assert first.seen == 100
+    resumed = list(client.iter_pages("/companies", search=False, offset=first.next_offset, seen=first.seen))
+    assert [len(page.items) for page in resumed] == [100] and resumed[-1].next_offset is None
+    assert len(recorder.requests) == 2  # without the position, a third call would answer an empty page
+    blind = list(client.iter_pages("/companies", search=False, offset=first.next_offset))
+    assert [len(page.items) for page in blind] == [100, 0] and blind[0].seen is None
+
+
 def test_numeric_pagination_stops_at_total_without_an_extra_call() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         start = int(request.url.params["offset"])

@@ -104,9 +104,9 @@ def _first_page(client: Client, path: str, *, search: bool, offset: str | None, 
 
 
 def _page_reading_ahead(
-    ctx: Ctx, path: str, offset: str | None, stored_stream: str | None = None, **kwargs: Any
+    ctx: Ctx, path: str, cursor: dict[str, Any], stored_stream: str | None = None, **kwargs: Any
 ) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """The page at ``offset`` with its records as stored (of ``stored_stream``, if given), read ahead by
+    """The page at the cursor's ``offset`` with its records as stored (of ``stored_stream``, if given), read ahead by
     the previous step when it could; starts reading the next page the same way.
 
     Reading the next page while this page's details are fetched keeps the quota busy between pages.
@@ -114,18 +114,27 @@ def _page_reading_ahead(
     The stored records may predate the writes of the page just before; that only matters for a
     document listed on both pages, which is then fetched and merged twice, with the same result.
     """
+    offset = cursor.get("offset")
     ahead = ctx.read_ahead.pop((path, str(offset)), None)
-    page, stored = ahead.result() if ahead is not None else _read_page(ctx, path, offset, stored_stream, kwargs)
+    if ahead is not None:
+        page, stored = ahead.result()
+    else:
+        page, stored = _read_page(ctx, path, offset, cursor.get("seen"), stored_stream, kwargs)
     if page.next_offset is not None:
-        following = ctx.pool.submit(_read_page, ctx, path, page.next_offset, stored_stream, kwargs)
+        following = ctx.pool.submit(_read_page, ctx, path, page.next_offset, page.seen, stored_stream, kwargs)
         ctx.read_ahead[(path, str(page.next_offset))] = following
     return page, stored
 
 
+def _next_cursor(page: Any) -> dict[str, Any]:
+    """Where the next step resumes: the page's next offset and how many items the listing has given so far."""
+    return {"offset": page.next_offset, "seen": page.seen}
+
+
 def _read_page(
-    ctx: Ctx, path: str, offset: str | None, stored_stream: str | None, kwargs: dict[str, Any]
+    ctx: Ctx, path: str, offset: str | None, seen: int | None, stored_stream: str | None, kwargs: dict[str, Any]
 ) -> tuple[Any, dict[str, dict[str, Any]]]:
-    page = _first_page(ctx.client, path, search=True, offset=offset, **kwargs)
+    page = _first_page(ctx.client, path, search=True, offset=offset, seen=seen, **kwargs)
     if stored_stream is None:
         return page, {}
     return page, records_repo.get_many(ctx.account_id, stored_stream, [str(i["id"]) for i in page.items])
@@ -219,7 +228,7 @@ def step_customers(kind: str) -> Step:
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
         # Listed in full every run: absence from a full listing is the only sign of a deletion Sellsy gives.
-        page, _ = _page_reading_ahead(ctx, path, cursor.get("offset"), filters={})
+        page, _ = _page_reading_ahead(ctx, path, cursor, filters={})
         mapping = revenue.MAPPINGS[revenue.CUSTOMERS]
         mapped: list[Mapped] = []
         for obj in page.items:
@@ -229,7 +238,7 @@ def step_customers(kind: str) -> Step:
         def write(state: dict[str, Any], part: str) -> None:
             write_records(state, ctx, revenue.CUSTOMERS, mapped, part)
 
-        return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
+        return PageWork(_next_cursor(page), page.next_offset is None, write)
 
     return step
 
@@ -259,7 +268,7 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
     page, stored_products = _page_reading_ahead(
         ctx,
         "/items/search",
-        cursor.get("offset"),
+        cursor,
         revenue.PRODUCTS,
         filters={"type": list(revenue.PRODUCT_ITEM_TYPES), "is_archived": False},
     )
@@ -282,7 +291,7 @@ def step_products(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> Pa
         write_records(state, ctx, revenue.PRODUCTS, products, part, stored_products)
         state["details"][revenue.PRICES] = state["details"].get(revenue.PRICES, 0) + len(due)
 
-    return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
+    return PageWork(_next_cursor(page), page.next_offset is None, write)
 
 
 def _price_and_product_records(
@@ -346,7 +355,7 @@ def step_documents(name: str) -> Step:
         return detail, linked
 
     def step(state: dict[str, Any], ctx: Ctx, cursor: dict[str, Any]) -> PageWork:
-        page, stored = _page_reading_ahead(ctx, search_path, cursor.get("offset"), stream, filters={})
+        page, stored = _page_reading_ahead(ctx, search_path, cursor, stream, filters={})
         hashes = {str(doc["id"]): revenue.summary_hash(doc) for doc in page.items}
         # New or changed documents, and flagged ones seen again (their lines are flagged too: re-read them).
         changed = [d for d in page.items if _needs_detail(stored.get(str(d["id"])), hashes[str(d["id"])])]
@@ -376,7 +385,7 @@ def step_documents(name: str) -> Step:
             reconciliation.add_documents(state, stream, [(key, data) for key, data, _ in documents + seen])
             state["details"][stream] = state["details"].get(stream, 0) + len(changed)
 
-        return PageWork({"offset": page.next_offset}, page.next_offset is None, write)
+        return PageWork(_next_cursor(page), page.next_offset is None, write)
 
     return step
 
