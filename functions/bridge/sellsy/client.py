@@ -74,6 +74,7 @@ class Page:
     total: int | None
     offset: str | None = None
     seen: int | None = None  # items listed up to and including this page, when known (a checkpoint keeps it)
+    listed_total: int | None = None  # the total the listing's first page answered (a checkpoint keeps it)
 
 
 class SellsyClient:
@@ -229,13 +230,16 @@ class SellsyClient:
         offset: str | int | None = None,
         limit: int = PAGE_LIMIT,
         seen: int | None = None,
+        listed_total: int | None = None,
     ) -> Iterator[Page]:
         """Pages of a list (GET) or search (POST) route.
 
         ``offset=None`` starts a seek pagination (Sellsy's recommended mode, opaque offsets); an integer
         (or digit string) offset uses numeric pagination. Resume by passing a page's ``next_offset``, with
-        its ``seen``: knowing the position lets the last full page end on ``total`` instead of costing one
-        more call that answers an empty page.
+        its ``seen`` and ``listed_total``: knowing the position lets the last full page end on ``total``
+        instead of costing one more call that answers an empty page. ``total`` is trusted only while it is
+        the one the listing began with: a record deleted behind the position lowers it, and ending on the
+        lower figure would leave the last records unread.
         """
         if search:
             check_filters(path, filters or {})
@@ -252,11 +256,26 @@ class SellsyClient:
                 body = self.get(path, params=params)
             items, pagination = _page_parts(body, path)
             total = _int_or_none(pagination.get("total"))
+            listed_total = total if listed_total is None else listed_total
             position = None if position is None else position + len(items)
+            unchanged_total = total if total == listed_total else None
             next_offset = _next_offset(
-                current, pagination, count=len(items), limit=limit, numeric=numeric, total=total, seen=position
+                current,
+                pagination,
+                count=len(items),
+                limit=limit,
+                numeric=numeric,
+                total=unchanged_total,
+                seen=position,
             )
-            yield Page(items=items, next_offset=next_offset, total=total, offset=current, seen=position)
+            yield Page(
+                items=items,
+                next_offset=next_offset,
+                total=total,
+                offset=current,
+                seen=position,
+                listed_total=listed_total,
+            )
             if next_offset is None:
                 return
             current = next_offset

@@ -193,7 +193,7 @@ class FakeSellsy:
             chunk = rows[start : start + limit]
             end = start + len(chunk)
             nxt = base64.b64encode(json.dumps({"i": end}).encode()).decode() if end < len(rows) else None
-            yield Page(chunk, nxt, len(rows), seen=end)
+            yield Page(chunk, nxt, len(rows), seen=end, listed_total=len(rows))
             if nxt is None:
                 return
             start = end

@@ -282,6 +282,23 @@ def test_resumed_seek_pagination_with_its_position_stops_at_total_without_an_ext
     assert [len(page.items) for page in blind] == [100, 0] and blind[0].seen is None
 
 
+def test_a_total_that_dropped_during_the_listing_does_not_end_it_early() -> None:
+    # 300 records; the first page's hundred are deleted once it is read: later pages answer total 200.
+    def handler(request: httpx.Request) -> httpx.Response:
+        start = int(str(request.url.params.get("offset", "seek-0")).removeprefix("seek-"))
+        data = [{"id": i} for i in range(start, min(start + 100, 300))]
+        total = 300 if start == 0 else 200
+        pagination = {"limit": 100, "count": len(data), "total": total, "offset": f"seek-{start + len(data)}"}
+        return ok({"data": data, "pagination": pagination})
+
+    client = make_client(Recorder([handler]))
+    first = next(iter(client.iter_pages("/companies", search=False)))
+    assert (first.seen, first.listed_total) == (100, 300)
+    rest = client.iter_pages("/companies", search=False, offset=first.next_offset, seen=first.seen, listed_total=300)
+    ids = [item["id"] for page in rest for item in page.items]
+    assert ids == list(range(100, 300))  # ending at 200 "seen" would have left the last hundred unread
+
+
 def test_numeric_pagination_stops_at_total_without_an_extra_call() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         start = int(request.url.params["offset"])

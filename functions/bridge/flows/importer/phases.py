@@ -119,22 +119,24 @@ def _page_reading_ahead(
     if ahead is not None:
         page, stored = ahead.result()
     else:
-        page, stored = _read_page(ctx, path, offset, cursor.get("seen"), stored_stream, kwargs)
+        page, stored = _read_page(ctx, path, cursor, stored_stream, kwargs)
     if page.next_offset is not None:
-        following = ctx.pool.submit(_read_page, ctx, path, page.next_offset, page.seen, stored_stream, kwargs)
+        following = ctx.pool.submit(_read_page, ctx, path, _next_cursor(page), stored_stream, kwargs)
         ctx.read_ahead[(path, str(page.next_offset))] = following
     return page, stored
 
 
 def _next_cursor(page: Any) -> dict[str, Any]:
-    """Where the next step resumes: the page's next offset and how many items the listing has given so far."""
-    return {"offset": page.next_offset, "seen": page.seen}
+    """Where the next step resumes: the next offset, with the listing's position and first total (so its
+    last full page can end on the total, see ``SellsyClient.iter_pages``)."""
+    return {"offset": page.next_offset, "seen": page.seen, "listed_total": page.listed_total}
 
 
 def _read_page(
-    ctx: Ctx, path: str, offset: str | None, seen: int | None, stored_stream: str | None, kwargs: dict[str, Any]
+    ctx: Ctx, path: str, cursor: dict[str, Any], stored_stream: str | None, kwargs: dict[str, Any]
 ) -> tuple[Any, dict[str, dict[str, Any]]]:
-    page = _first_page(ctx.client, path, search=True, offset=offset, seen=seen, **kwargs)
+    position = {"seen": cursor.get("seen"), "listed_total": cursor.get("listed_total")}
+    page = _first_page(ctx.client, path, search=True, offset=cursor.get("offset"), **position, **kwargs)
     if stored_stream is None:
         return page, {}
     return page, records_repo.get_many(ctx.account_id, stored_stream, [str(i["id"]) for i in page.items])
