@@ -3,7 +3,6 @@ its deep link to Sellsy and the link back; keyboard and labels on both pages."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser import a11y
 from tests.browser.conftest import Console, connect_account, settle
+from tests.fixtures.polling import wait_for
 from tests.integration.outbound.scenario import make_scenario, sellsy_client
 
 TRIGGERS = [
@@ -22,13 +22,6 @@ TRIGGERS = [
         ],
     }
 ]
-
-
-def wait_for(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return value
 
 
 def completed_intervention(stack: Any) -> tuple[str, str, Any]:

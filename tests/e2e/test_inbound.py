@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ import bridge.handlers.worker  # noqa: F401  (loaded before the gateway/pump thr
 from bridge.adapters import field_repo
 from bridge.domain.accounts import AccountSettings
 from bridge.flows import accounts as account_flows
+from tests.fixtures.polling import wait_for
 
 RULES = [
     {"custom_field": "annual-contract", "equals": True, "tag": "annual-contract", "recurrence": "P1Y"},
@@ -103,14 +104,10 @@ def account_id(stack: Any, sellsy: Sellsy) -> Iterator[str]:
         sellsy.http.delete(f"/webhooks/{webhook_id}")
 
 
-def _wait_for(fetch: Callable[[], httpx.Response], timeout: float) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    while True:
-        response = fetch()
-        elapsed = time.monotonic() - started
-        if response.status_code == 200 or elapsed > timeout:
-            return response, elapsed
-        time.sleep(0.02)
+def _when_found(path: str, api: httpx.Client) -> httpx.Response:
+    """The answer for `path` once it is 200 (the worker made the record), or the last one after the wait."""
+    found = wait_for(lambda: (answer := api.get(path)).status_code == 200 and answer)
+    return found or api.get(path)
 
 
 def test_accepted_estimate_becomes_a_complete_intervention(
@@ -140,9 +137,8 @@ def test_accepted_estimate_becomes_a_complete_intervention(
     assert new_address["id"] != document_address_id
 
     stack.sandbox.act_set_estimate_status(estimate_id, "accepted")
-    response, elapsed = _wait_for(lambda: api.get(f"/accounts/{account_id}/interventions/est-{estimate_id}"), 20)
+    response = _when_found(f"/accounts/{account_id}/interventions/est-{estimate_id}", api)
     assert response.status_code == 200, response.text
-    assert elapsed <= 20.0, f"intervention visible after {elapsed:.2f}s"  # the 2 s p95 target: make bench
     iv = response.json()
 
     current = sellsy.get(f"/estimates/{estimate_id}", **{"embed[]": ["contact", "delivery_address"]})
@@ -201,9 +197,8 @@ def test_won_opportunity_becomes_an_intervention(
     opp_id = opportunity["id"]
     sellsy.post("/comments", {"description": "Nacelle à prévoir", "related": [{"type": "opportunity", "id": opp_id}]})
     stack.sandbox.act_set_opportunity_status(opp_id, "won")
-    response, elapsed = _wait_for(lambda: api.get(f"/accounts/{account_id}/interventions/opp-{opp_id}"), 20)
+    response = _when_found(f"/accounts/{account_id}/interventions/opp-{opp_id}", api)
     assert response.status_code == 200, response.text
-    assert elapsed <= 20.0, f"intervention visible after {elapsed:.2f}s"  # the 2 s p95 target: make bench
     iv = response.json()
     staff = sellsy.get("/staffs/3")
     company = sellsy.get("/companies/4", **{"embed[]": ["main_contact", "delivery_address"]})
@@ -221,15 +216,11 @@ def test_won_opportunity_becomes_an_intervention(
 def test_refused_quote_flags_its_intervention(stack: Any, api: httpx.Client, sellsy: Sellsy, account_id: str) -> None:
     estimate_id = sellsy.new_estimate(5, subject="Quote to refuse")["id"]
     stack.sandbox.act_set_estimate_status(estimate_id, "accepted")
-    response, _ = _wait_for(lambda: api.get(f"/accounts/{account_id}/interventions/est-{estimate_id}"), 20)
+    response = _when_found(f"/accounts/{account_id}/interventions/est-{estimate_id}", api)
     assert response.status_code == 200 and response.json()["flags"] == []
     stack.sandbox.act_set_estimate_status(estimate_id, "refused")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        iv = api.get(f"/accounts/{account_id}/interventions/est-{estimate_id}").json()
-        if iv["flags"]:
-            break
-        time.sleep(0.05)
+    path = f"/accounts/{account_id}/interventions/est-{estimate_id}"
+    iv = wait_for(lambda: (found := api.get(path).json())["flags"] and found) or api.get(path).json()
     assert [f["code"] for f in iv["flags"]] == ["estimate_refused"]
     assert iv["status"] == "new"  # flagged, never deleted or changed
 
@@ -238,15 +229,10 @@ def test_customer_edit_in_sellsy_updates_the_field_side(
     stack: Any, api: httpx.Client, sellsy: Sellsy, account_id: str
 ) -> None:
     stack.sandbox.act_edit("company", 6, name="Toitures Martin & Fils")
-    deadline = time.monotonic() + 5
-    customer: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        answer = api.get(f"/accounts/{account_id}/customers/company-6")
-        customer = answer.json() if answer.status_code == 200 else {}
-        if customer.get("name") == "Toitures Martin & Fils":
-            break
-        time.sleep(0.05)
-    assert customer.get("name") == "Toitures Martin & Fils"
+    path = f"/accounts/{account_id}/customers/company-6"
+    renamed = wait_for(lambda: (r := api.get(path)).status_code == 200 and r.json()["name"] == "Toitures Martin & Fils")
+    customer = api.get(path).json()
+    assert renamed, customer
     company = sellsy.get("/companies/6", **{"embed[]": ["main_contact", "delivery_address"]})
     assert customer["main_contact"]["id"] == company["main_contact_id"]
     assert customer["address"]["id"] == company["delivery_address_id"]
@@ -260,7 +246,7 @@ def test_annual_contract_schedules_the_next_intervention(
     estimate_id = sellsy.new_estimate(7, subject="Entretien annuel")["id"]
     sellsy.put(f"/estimates/{estimate_id}/custom-fields", [{"id": 1, "value": True}])
     stack.sandbox.act_set_estimate_status(estimate_id, "accepted")
-    response, _ = _wait_for(lambda: api.get(f"/accounts/{account_id}/interventions/est-{estimate_id}"), 20)
+    response = _when_found(f"/accounts/{account_id}/interventions/est-{estimate_id}", api)
     assert response.status_code == 200
     assert "annual-contract" in api.get(f"/accounts/{account_id}/customers/company-7").json()["tags"]
 
@@ -287,10 +273,8 @@ def test_field_edit_pushed_to_sellsy_does_not_bounce_back(
     from bridge.flows import exchange_log
 
     stack.sandbox.act_edit("company", 10, note="synced for the echo test")
-    deadline = time.monotonic() + 5
-    while api.get(f"/accounts/{account_id}/customers/company-10").status_code != 200:
-        assert time.monotonic() < deadline, "customer never reached the field side"
-        time.sleep(0.05)
+    reached = wait_for(lambda: api.get(f"/accounts/{account_id}/customers/company-10").status_code == 200)
+    assert reached, "customer never reached the field side"
     assert stack.pump.wait_idle(timeout=30)
     contact_id = api.get(f"/accounts/{account_id}/customers/company-10").json()["main_contact"]["id"]
     puts_before = _puts(stack.sandbox)

@@ -23,6 +23,7 @@ import bridge.handlers.webhook
 import bridge.handlers.worker  # noqa: F401  (loaded before the gateway/pump threads import them concurrently)
 from bridge.domain.accounts import AccountSettings
 from bridge.flows import accounts as account_flows
+from tests.fixtures.polling import wait_for
 
 SIGN_KEY = f"shapes-{uuid.uuid4().hex}"
 
@@ -82,15 +83,13 @@ def _next_second() -> None:
 
 
 def _customer_when(api: httpx.Client, account_id: str, customer_id: str, check: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    customer: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    def seen() -> dict[str, Any]:
         answer = api.get(f"/accounts/{account_id}/customers/{customer_id}")
-        customer = answer.json() if answer.status_code == 200 else {}
-        if customer and check(customer):
-            return customer
-        time.sleep(0.05)
-    raise AssertionError(f"{customer_id} never matched; last seen {customer}")
+        return answer.json() if answer.status_code == 200 else {}
+
+    customer = wait_for(lambda: (found := seen()) and check(found) and found)
+    assert customer, f"{customer_id} never matched; last seen {seen()}"
+    return dict(customer)
 
 
 def _new(sellsy: httpx.Client, kind: str, body: dict[str, Any]) -> dict[str, Any]:

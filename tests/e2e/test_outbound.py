@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from bridge.domain.report_pdf import render_report
 from bridge.domain.triggers import marker
 from bridge.flows import accounts as account_flows
 from bridge.flows.outbound import runner
+from tests.fixtures.polling import wait_for
 from tests.integration.outbound.scenario import (
     Scenario,
     make_scenario,
@@ -74,15 +74,6 @@ def connect(stack: Any, triggers: list[dict[str, Any]], **settings: Any) -> str:
     )
     account_flows.register_webhook(account_id, endpoint_url=f"{stack.api_url}/webhooks/sellsy/{account_id}")
     return account_id
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def settle(stack: Any) -> None:

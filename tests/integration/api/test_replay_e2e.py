@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,17 +20,9 @@ import bridge.handlers.worker  # noqa: F401  (imported before the gateway/pump t
 from bridge.adapters import accounts_repo
 from bridge.flows.inbound import account_cache
 from tests.fixtures.api import reset_app_caches
+from tests.fixtures.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def exchanges(api: httpx.Client, account_id: str, **query: Any) -> list[dict[str, Any]]:
