@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bridge.adapters import queue
 from bridge.flows.exchange_log import record_exchange
 
 KIND = "sellsy.webhook"  # the message kind the receiver enqueues
@@ -37,15 +38,15 @@ def record_receipt(message: dict[str, Any], *, receive_count: int = 1) -> str | 
     """Record the delivery this message carries, once; returns the exchange id (None when not due)."""
     if not is_new_delivery(message, receive_count):
         return None
-    payload = message.get("payload") or {}
+    payload = queue.payload_of(message, queue.WebhookPayload)
     return record_exchange(
         account_id=str(message["account_id"]),
         direction="inbound",
         kind="webhook_received",
         status="ok",
-        sellsy_type=payload.get("entity") or None,
-        sellsy_id=payload.get("object_id") or None,
-        request=payload,
+        sellsy_type=payload.entity or None,
+        sellsy_id=payload.object_id or None,
+        request=message.get("payload") or {},
         correlation_id=message.get("correlation_id"),
         at=_received_at(message),
     )

@@ -60,10 +60,8 @@ def _refusal(account: Account | None, entity: str, raw_id: str) -> Outcome | Non
 
 def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> dict[str, Any]:
     account_id = str(message["account_id"])
-    payload = message.get("payload") or {}
-    entity = str(payload.get("entity") or "")
-    event = str(payload.get("event") or "")
-    raw_id = str(payload.get("object_id") or "")
+    payload = queue.payload_of(message, queue.WebhookPayload)
+    entity, event, raw_id = payload.entity, payload.event, payload.object_id
     correlation_id = message.get("correlation_id")
     started = time.perf_counter()
 
@@ -77,7 +75,7 @@ def handle(message: dict[str, Any], *, client: SellsyReader | None = None) -> di
             sellsy_id=raw_id or None,
             field_id=outcome.field_id,
             reason=outcome.reason,
-            request={"event": payload.get("config_id") or f"{entity}.{event}"},
+            request={"event": payload.config_id or f"{entity}.{event}"},
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             correlation_id=correlation_id,
             replay=replay,

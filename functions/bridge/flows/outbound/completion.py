@@ -211,7 +211,7 @@ def run_completion(
     hooks: Hooks | None = None,
 ) -> CompletionResult:
     account_id = str(message["account_id"])
-    intervention_id = str((message.get("payload") or {}).get("intervention_id") or "")
+    intervention_id = queue.payload_of(message, queue.CompletionPayload).intervention_id
     correlation_id = message.get("correlation_id")
     result = CompletionResult(intervention_id)
     account = accounts_repo.get_account(account_id)

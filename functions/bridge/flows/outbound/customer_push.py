@@ -197,8 +197,8 @@ def _push_contact(
 def run_customer_push(message: dict[str, Any], *, sellsy: SellsyPort | None = None) -> list[tuple[str, int]]:
     """Returns the Sellsy objects written, as (type, id)."""
     account_id = str(message["account_id"])
-    payload = message.get("payload") or {}
-    customer_id = str(payload.get("customer_id") or "")
+    payload = queue.payload_of(message, queue.CustomerPushPayload)
+    customer_id = payload.customer_id
     correlation_id = message.get("correlation_id")
     account = accounts_repo.get_account(account_id)
     customer = field_repo.get_customer(account_id, customer_id) if customer_id else None
@@ -220,7 +220,7 @@ def run_customer_push(message: dict[str, Any], *, sellsy: SellsyPort | None = No
             correlation_id=correlation_id,
         )
         return []
-    change = CustomerChange.model_validate(payload.get("change") or {})
+    change = CustomerChange.model_validate(payload.change)
     if message.get("replay_of"):
         replayed = current_change(customer, change)
         if replayed is None:
