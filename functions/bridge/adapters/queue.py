@@ -82,10 +82,14 @@ class QueueMessage(BaseModel):
         if model is not None:
             try:
                 model.model_validate(self.payload)
-            except ValidationError as exc:  # named by field, without values (a payload may hold personal data)
-                wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-                raise ValueError(f"payload of a {self.kind} message: {wrong}") from None
+            except ValidationError as exc:
+                raise ValueError(f"payload of a {self.kind} message: {field_problems(exc)}") from None
         return self
+
+
+def field_problems(exc: ValidationError) -> str:
+    """Which fields are wrong, without their values (a message may hold personal data)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
 
 
 def payload_of[P: _Payload](message: dict[str, Any], model: type[P]) -> P:

@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from bridge.adapters.aws import client
-from bridge.adapters.queue import QueueMessage
+from bridge.adapters.queue import QueueMessage, field_problems
 from bridge.flows import reconnect
 from bridge.flows.inbound import receipt
 from bridge.observability import invocation_log_keys, logger, metrics, tracer
@@ -65,7 +65,7 @@ def parse_message(record: SQSRecord) -> dict[str, Any]:
     try:
         parsed = parse(event=record.raw_event, model=EventsQueueRecord)
     except ValidationError as exc:
-        raise PoisonMessage(_problems(exc)) from exc
+        raise PoisonMessage(f"not a queue message: {field_problems(exc)}") from exc
     message = parsed.body
     if message.delivery_id is None:
         message.delivery_id = parsed.messageId
@@ -74,12 +74,6 @@ def parse_message(record: SQSRecord) -> dict[str, Any]:
         message.correlation_id = (attribute.stringValue if attribute else None) or message.delivery_id
     # Only the envelope's unset keys go: a payload's nulls mean something (a field cleared).
     return {key: value for key, value in message.model_dump().items() if value is not None}
-
-
-def _problems(exc: ValidationError) -> str:
-    """Which fields are wrong, without their values (a body may hold personal data)."""
-    parts = [f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:5]]
-    return "not a queue message: " + "; ".join(parts)
 
 
 @cache
