@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP_INSTALL := -m pip install -q --disable-pip-version-check --require-hashes
 # uv installs a lock in seconds (pip takes about a minute for the dev one); pip stays the fallback, e.g. where
 # packages come only through an index pip.conf names (uv does not read it).
-install = $(UV) pip install -q --require-hashes --python $(1)/bin/python -r $(2) || $(1)/bin/python $(PIP_INSTALL) -r $(2)
+install = $(UV) pip install -q --compile-bytecode --require-hashes --python $(1)/bin/python -r $(2) || $(1)/bin/python $(PIP_INSTALL) -r $(2)
 # Lock files (`make lock` compiles each from the .in file beside it; requirements.txt from infra/requirements/runtime.in).
 RUNTIME_LOCK := requirements.txt
 LOCAL_LOCK := infra/requirements/local.txt
@@ -24,7 +24,9 @@ LOCK_VENV := .local/lock-venv
 UV_VERSION := 0.13.9
 UV := $(LOCK_VENV)/bin/uv
 export PYTHONPATH := functions:.
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode is kept: without it every test worker and subprocess compiles boto3, moto and the rest again
+# (about 8 s a start instead of 2.5 s). __pycache__ is ignored by git and left out of the Lambda artifacts.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: venv venv-local validate-venv sam-venv lock run up test chaos lint bench build deploy validate spec query redrive smoke clean
 
