@@ -6,6 +6,11 @@ both succeed there: a renewal lease or a ledger claim taken twice. Serialising D
 emulator restores the guarantee our code relies on, without any work-around in the product itself.
 Other services (SQS long polls in particular) stay concurrent.
 
+moto builds each DynamoDB answer by walking botocore's output shape value by value, which was a quarter of
+the CPU of an import test. The answers of item operations are already DynamoDB JSON once binary values are
+base64 text, so they are written with ``json.dumps`` instead (tests/infra/test_moto_server.py compares the
+two writers on every attribute type).
+
 moto also answers every Query by sorting all the items of the table, then keeping the partition asked for:
 a query's cost grows with the table instead of with its answer, and a long test session (or a long local
 run) slows down as the tables fill. Queries on a table's own key read their one partition instead, and
@@ -17,11 +22,16 @@ queries on a global index read only the items of the index partition asked for (
 from __future__ import annotations
 
 import argparse
+import base64
+import functools
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.core.responses import ActionResult, get_service_model
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -105,8 +115,49 @@ def index_queries_by_partition() -> None:
     Table.all_items = _all_items_or_the_partition  # type: ignore[method-assign]
 
 
+# Their answers hold items, keys, counts and consumed capacity: no timestamps, nothing a shape renames.
+ITEM_ACTIONS = frozenset(
+    {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"}
+    | {"TransactGetItems", "TransactWriteItems"}
+)
+_moto_serialized = DynamoHandler.serialized
+
+
+def _as_wire(value: Any) -> Any:
+    """DynamoDB JSON of moto's result: bytes as base64 text, members that are None left out."""
+    if isinstance(value, dict):
+        return {key: _as_wire(member) for key, member in value.items() if member is not None}
+    if isinstance(value, list):
+        return [_as_wire(member) for member in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+@functools.cache
+def _answer_members(action: str) -> frozenset[str]:
+    """The members of the action's output shape (moto's result may hold more, which its writer drops)."""
+    return frozenset(get_service_model("dynamodb").operation_model(action).output_shape.members)
+
+
+def _serialized_as_json(self: DynamoHandler, action_result: ActionResult) -> Any:
+    result, action = action_result.result, self._get_action()
+    if isinstance(result, Exception) or action not in ITEM_ACTIONS or not isinstance(result, dict):
+        return _moto_serialized(self, action_result)
+    members = _answer_members(action)
+    answer = _as_wire({key: value for key, value in result.items() if key in members})
+    headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+    return 200, headers, json.dumps(answer, separators=(",", ":"))
+
+
+def write_item_answers_as_json(enabled: bool = True) -> None:
+    """Answer DynamoDB item operations with ``json.dumps`` (True) or moto's shape walk (False)."""
+    DynamoHandler.serialized = _serialized_as_json if enabled else _moto_serialized  # type: ignore[method-assign,assignment]
+
+
 def moto_app() -> WsgiApp:
     index_queries_by_partition()
+    write_item_answers_as_json()
     return AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
 
 
