@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto import backends
 from moto.core.responses import ActionResult, get_service_model
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
@@ -155,9 +156,16 @@ def write_item_answers_as_json(enabled: bool = True) -> None:
     DynamoHandler.serialized = _serialized_as_json if enabled else _moto_serialized  # type: ignore[method-assign,assignment]
 
 
+def list_moto_modules_once() -> None:
+    """moto's dispatcher lists its package directory (a stat per service) on every request; the list is fixed."""
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
 def moto_app() -> WsgiApp:
     index_queries_by_partition()
     write_item_answers_as_json()
+    list_moto_modules_once()
     return AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
 
 
