@@ -239,7 +239,8 @@ def build_artifacts(functions: list[LambdaFunction], *, for_host: bool, cache_di
     once and copies the result to each; here each function's folder is a link to it. Every folder is
     keyed on its inputs and never changed once made, so concurrent test workers can share them.
     """
-    with _locked(cache_dir / ".lock"):
+    flavour = "host" if for_host else "lambda"
+    with _locked(cache_dir / f".lock-{flavour}"):  # one lock per flavour: the two can be built at once
         artifacts = {function.logical_id: _artifact(function, for_host, cache_dir) for function in functions}
         key = _digest(TEMPLATE_PATH.read_bytes(), *(f"{k}={v.name}".encode() for k, v in sorted(artifacts.items())))
 
@@ -249,7 +250,7 @@ def build_artifacts(functions: list[LambdaFunction], *, for_host: bool, cache_di
             for logical_id, artifact in artifacts.items():
                 (folder / logical_id).symlink_to(artifact, target_is_directory=True)
 
-        return _replace_cached(cache_dir / "builds" / f"{'host' if for_host else 'lambda'}-{key}", lay_out)
+        return _replace_cached(cache_dir / "builds" / f"{flavour}-{key}", lay_out)
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -417,8 +418,10 @@ def check_artifacts(lambda_build: Path | None = None, cache_dir: Path = CACHE_DI
     problems = host_problems(functions)
     if problems:
         return problems
-    lambda_dir = lambda_build or build_artifacts(functions, for_host=False, cache_dir=cache_dir)
-    host_dir = build_artifacts(functions, for_host=True, cache_dir=cache_dir)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two pip installs, mostly waiting on downloads
+        host_build = pool.submit(build_artifacts, functions, for_host=True, cache_dir=cache_dir)
+        lambda_dir = lambda_build or build_artifacts(functions, for_host=False, cache_dir=cache_dir)
+        host_dir = host_build.result()
     problems += check_build(lambda_dir)
     problems += architecture_problems(lambda_dir, functions)
     problems += twin_problems(lambda_dir, host_dir, functions)
