@@ -147,8 +147,8 @@ def test_a_won_opportunity_without_intervention_is_repaired_and_old_quotes_are_l
     # The sweep turns no quote accepted before the account existed (the seeded ones) into an intervention.
     # (A webhook about one may still do so: other tests on this shared stack accept old quotes meanwhile.)
     seeded = sellsy.post("/estimates/search", json={"filters": {"status": ["accepted"]}}, params={"limit": 100})
-    # Sellsy's date filters take whole seconds: a quote another test made in the second the account was
-    # created may be swept, one made before that second never is.
+    # The sweep's floor is the account's creation time in whole seconds (as in the file's examples): a quote
+    # another test made in that second may be swept, one made before it never is.
     joined = accounts_repo.require_account(account_id).created_at.replace(microsecond=0)
     old = [e["id"] for e in seeded.json()["data"] if datetime.fromisoformat(e["created"]) < joined]
     assert old, "the sandbox seeds accepted quotes dated before the account"
