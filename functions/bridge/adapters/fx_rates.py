@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import threading
 from typing import Any
 
@@ -46,14 +45,8 @@ def _source(fetched_on: str | None) -> str:
 
 
 def _history_from_bytes(body: bytes, source: str) -> EcbHistory:
-    """Parse the file with currencyconverter (it reads zip files by their name's suffix)."""
-    with tempfile.NamedTemporaryFile(suffix=".zip") as handle:
-        handle.write(body)
-        handle.flush()
-        try:
-            history = EcbHistory(handle.name, source=source)
-        except Exception as exc:  # the package raises whatever its parser meets (BadZipFile, ValueError, ...)
-            raise ValueError(f"not an ECB history file: {type(exc).__name__}: {exc}") from exc
+    """The file as a rates table; ValueError when it is not an ECB history file with USD rates."""
+    history = EcbHistory.from_bytes(body, source)
     if history.last_day("USD") is None or history.last_day(history.reference) is None:
         raise ValueError("not an ECB history file: no USD rates")
     return history

