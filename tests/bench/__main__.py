@@ -1,7 +1,8 @@
 """`make bench`: measure the bars of README "Figures" in one run and write tests/bench/results.json.
 
 Each figure is stored with its target and whether it meets it, plus the machine, date and commit, so
-results from different machines can be told apart. ``--only NAME`` runs one part (names below).
+results from different machines can be told apart. ``--only NAME`` runs one part (names below). Each part
+runs in an interpreter of its own, so none measures what an earlier one left running.
 """
 
 from __future__ import annotations
@@ -126,6 +127,30 @@ def all_met(result: Any) -> bool:
     return True
 
 
+def run_part(name: str) -> dict[str, Any]:
+    """One part in a fresh interpreter: a part leaves a stack running (threads, a moto server, environment
+    variables) until its process ends, which would load the machine and change what the next part measures."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        figures_file = Path(scratch) / "figures.json"
+        command = [sys.executable, "-m", "tests.bench", "--part", name, "--figures-to", str(figures_file)]
+        done = subprocess.run(command, cwd=REPO_ROOT, check=False)
+        if not figures_file.exists():
+            return {"error": f"the part's process ended with status {done.returncode}", "met": False}
+        return dict(json.loads(figures_file.read_text()))
+
+
+def measure(name: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        figures = PARTS[name]()
+    except Exception as error:  # one broken part must not hide the others' figures
+        figures = {"error": f"{type(error).__name__}: {error}", "met": False}
+    figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     import logging
     import warnings
@@ -134,18 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(PARTS), help="run only these parts")
+    parser.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)  # run_part's child
+    parser.add_argument("--figures-to", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.part:
+        args.figures_to.write_text(json.dumps(measure(args.part)))
+        return 0
     chosen = args.only or list(PARTS)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and args.only else {}
     results: dict[str, Any] = {"machine": machine(), "figures": previous.get("figures", {})}
     for name in chosen:
         print(f"bench: {name} ...", flush=True)
-        started = time.perf_counter()
-        try:
-            figures = PARTS[name]()
-        except Exception as error:  # one broken part must not hide the others' figures
-            figures = {"error": f"{type(error).__name__}: {error}", "met": False}
-        figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+        figures = run_part(name)
         results["figures"][name] = figures
         print(json.dumps(figures, indent=2), flush=True)
     results["all_targets_met"] = all_met(results["figures"])
