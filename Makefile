@@ -100,8 +100,9 @@ bench: venv  ## measure the bars of README "Figures", write tests/bench/results.
 validate: $(VALIDATE_STAMP)  ## SAM transform offline + cfn-lint on the result
 	$(VALIDATE_VENV)/bin/python -m infra.validate
 
-build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, then prove every handler starts from its artifact
+build: $(SAM_STAMP) $(LOCAL_STAMP)  ## sam build, compile the artifacts' bytecode, prove every handler starts from its artifact
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --cached --parallel
+	$(BIN)/python -m infra.precompile .aws-sam/build
 	$(BIN)/python -m infra.check_artifact --lambda-build .aws-sam/build
 
 deploy: build  ## sam deploy with the project's own SAM CLI (.local/sam-venv): make deploy ENV=dev|prod, GUIDED=1 the first time

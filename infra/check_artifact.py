@@ -36,6 +36,7 @@ from typing import Any
 
 from infra.check_build import check_build, report
 from infra.local.resources import LocalStack, Unresolvable, _Resolver
+from infra.precompile import compile_artifact
 from infra.template_tools import REPO_ROOT, TEMPLATE_PATH, load_template, parameter_defaults, resources_of_type
 
 CACHE_DIR = REPO_ROOT / ".local" / "artifacts"
@@ -221,15 +222,17 @@ def _install_dependencies(function: LambdaFunction, for_host: bool, cache_dir: P
 
 
 def _artifact(function: LambdaFunction, for_host: bool, cache_dir: Path) -> Path:
-    """Dependencies, then the code on top, as sam build lays out one function's folder."""
+    """Dependencies, then the code on top, as sam build lays out one function's folder; then compiled."""
     deps = _install_dependencies(function, for_host, cache_dir)
     code_dir = REPO_ROOT / function.code_uri
 
     def assemble(folder: Path) -> None:
         shutil.copytree(deps, folder, copy_function=os.link)  # hard links: the cache is never written to
         shutil.copytree(code_dir, folder, ignore=shutil.ignore_patterns(*CODE_EXCLUDES), dirs_exist_ok=True)
+        if not compile_artifact(folder):  # as `make build` does after `sam build` (infra/precompile.py)
+            raise RuntimeError(f"{function.logical_id}: some files of the artifact did not compile")
 
-    return _replace_cached(cache_dir / "artifacts" / f"{deps.name}-{_code_digest(code_dir)}", assemble)
+    return _replace_cached(cache_dir / "artifacts" / f"{deps.name}-{_code_digest(code_dir)}-pyc", assemble)
 
 
 def build_artifacts(functions: list[LambdaFunction], *, for_host: bool, cache_dir: Path = CACHE_DIR) -> Path:
