@@ -377,7 +377,7 @@ print(json.dumps({"modules": len(sys.modules), "outside": outside}))
 """
 
 
-def _clean_interpreter() -> str:
+def clean_interpreter() -> str:
     # The base interpreter, not a venv's: with -I -S it sees the standard library and nothing else.
     return getattr(sys, "_base_executable", None) or sys.executable
 
@@ -388,7 +388,7 @@ def import_problems(build_dir: Path, functions: list[LambdaFunction]) -> list[st
     def probe(function: LambdaFunction) -> list[str]:
         artifact = (build_dir / function.logical_id).resolve()
         result = subprocess.run(  # noqa: S603 - fixed interpreter and probe
-            [_clean_interpreter(), "-I", "-S", "-B", "-c", _IMPORT_PROBE],
+            [clean_interpreter(), "-I", "-S", "-B", "-c", _IMPORT_PROBE],
             cwd=artifact,
             env=lambda_environment(function, artifact),
             capture_output=True,

@@ -44,7 +44,7 @@ def check(value: float, target: float, *, at_most: bool = True) -> dict[str, Any
 
 
 def part_cold_start() -> dict[str, Any]:
-    """Module import time of each handler in a fresh interpreter (what a Lambda cold start pays for our code)."""
+    """Import time of each handler from its built artifact (what a Lambda cold start pays before our code runs)."""
     from tests.bench.cold_start import measure_handlers
 
     return measure_handlers()
