@@ -222,17 +222,20 @@ def _install_dependencies(function: LambdaFunction, for_host: bool, cache_dir: P
 
 
 def _artifact(function: LambdaFunction, for_host: bool, cache_dir: Path) -> Path:
-    """Dependencies, then the code on top, as sam build lays out one function's folder; then compiled."""
+    """Dependencies, then the code on top, as sam build lays out one function's folder (the twin compiled)."""
     deps = _install_dependencies(function, for_host, cache_dir)
     code_dir = REPO_ROOT / function.code_uri
 
     def assemble(folder: Path) -> None:
         shutil.copytree(deps, folder, copy_function=os.link)  # hard links: the cache is never written to
         shutil.copytree(code_dir, folder, ignore=shutil.ignore_patterns(*CODE_EXCLUDES), dirs_exist_ok=True)
-        if not compile_artifact(folder):  # as `make build` does after `sam build` (infra/precompile.py)
+        # The twin is imported, so it gets the bytecode `make build` gives the shipped artifacts
+        # (infra/precompile.py); compiling the arm64 one too would change none of its ELF files.
+        if for_host and not compile_artifact(folder):
             raise RuntimeError(f"{function.logical_id}: some files of the artifact did not compile")
 
-    return _replace_cached(cache_dir / "artifacts" / f"{deps.name}-{_code_digest(code_dir)}-pyc", assemble)
+    suffix = "-pyc" if for_host else ""
+    return _replace_cached(cache_dir / "artifacts" / f"{deps.name}-{_code_digest(code_dir)}{suffix}", assemble)
 
 
 def build_artifacts(functions: list[LambdaFunction], *, for_host: bool, cache_dir: Path = CACHE_DIR) -> Path:
