@@ -26,7 +26,7 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Required, TypedDict, Unpack
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from boto3.dynamodb.conditions import Attr, ConditionBase
@@ -149,29 +149,35 @@ def replay_key(account_id: str, exchange_id: str) -> str:
     return f"replay/{account_id}/{exchange_id}.json"
 
 
-def exchange_item(
-    *,
-    account_id: str,
-    direction: str,
-    kind: str,
-    status: str,
-    sellsy_type: str | None = None,
-    sellsy_id: str | int | None = None,
-    field_id: str | None = None,
-    reason: str | None = None,
-    request: Any = None,
-    response: Any = None,
-    duration_ms: float | None = None,
-    correlation_id: str | None = None,
-    replay_of: str | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
+class ExchangeFields(TypedDict, total=False):
+    """What one exchange says: its account, direction, kind and status, then what it was about (each optional)."""
+
+    account_id: Required[str]
+    direction: Required[str]
+    kind: Required[str]
+    status: Required[str]
+    sellsy_type: str | None
+    sellsy_id: str | int | None
+    field_id: str | None
+    reason: str | None
+    request: Any
+    response: Any
+    duration_ms: float | None
+    correlation_id: str | None
+    replay_of: str | None
+    at: datetime | None
+
+
+def exchange_item(**fields: Unpack[ExchangeFields]) -> dict[str, Any]:
     """The stored item of one exchange (masked, with its TTL and keys); ValueError on bad vocabulary."""
-    direction = normalize_direction(direction)
-    status = normalize_status(status)
+    account_id, kind = fields["account_id"], fields["kind"]
+    direction = normalize_direction(fields["direction"])
+    status = normalize_status(fields["status"])
+    sellsy_type, sellsy_id = fields.get("sellsy_type"), fields.get("sellsy_id")
+    reason, duration_ms = fields.get("reason"), fields.get("duration_ms")
     if not _KIND.match(kind):
         raise ValueError(f"kind {kind!r} must be a short snake_case word such as 'object_read'")
-    now = (at or datetime.now(UTC)).astimezone(UTC)
+    now = (fields.get("at") or datetime.now(UTC)).astimezone(UTC)
     exchange_id = new_exchange_id(now)
     retention = timedelta(days=get_settings().exchange_retention_days)
     item: dict[str, Any] = {
@@ -188,13 +194,13 @@ def exchange_item(
     optional = {
         "sellsy_type": sellsy_type,
         "sellsy_id": None if sellsy_id is None else str(sellsy_id),
-        "field_id": field_id,
+        "field_id": fields.get("field_id"),
         "reason": mask_text(reason)[:REASON_LIMIT] if reason else None,
-        "request": _summary(request),
-        "response": _summary(response),
+        "request": _summary(fields.get("request")),
+        "response": _summary(fields.get("response")),
         "duration_ms": None if duration_ms is None else int(duration_ms),
-        "correlation_id": correlation_id,
-        "replay_of": replay_of,
+        "correlation_id": fields.get("correlation_id"),
+        "replay_of": fields.get("replay_of"),
     }
     item.update({k: v for k, v in optional.items() if v is not None})
     if sellsy_type and sellsy_id is not None:
@@ -206,44 +212,14 @@ def exchange_item(
     return item
 
 
-def record_exchange(
-    *,
-    account_id: str,
-    direction: str,
-    kind: str,
-    status: str,
-    sellsy_type: str | None = None,
-    sellsy_id: str | int | None = None,
-    field_id: str | None = None,
-    reason: str | None = None,
-    request: Any = None,
-    response: Any = None,
-    duration_ms: float | None = None,
-    correlation_id: str | None = None,
-    replay: dict[str, Any] | None = None,
-    replay_of: str | None = None,
-    at: datetime | None = None,
-) -> str:
+def record_exchange(*, replay: dict[str, Any] | None = None, **fields: Unpack[ExchangeFields]) -> str:
     """Record one exchange and return its id. Bad vocabulary raises ValueError (a bug in the caller);
     a storage failure is logged and counted, never raised into the flow that was being recorded.
     ``at`` dates an exchange recorded after the fact (a receipt the worker records), so the log keeps
-    the order in which things happened."""
-    item = exchange_item(
-        account_id=account_id,
-        direction=direction,
-        kind=kind,
-        status=status,
-        sellsy_type=sellsy_type,
-        sellsy_id=sellsy_id,
-        field_id=field_id,
-        reason=reason,
-        request=request,
-        response=response,
-        duration_ms=duration_ms,
-        correlation_id=correlation_id,
-        replay_of=replay_of,
-        at=at,
-    )
+    the order in which things happened; ``replay`` is the message a failed exchange is replayed from."""
+    item = exchange_item(**fields)
+    account_id, kind, sellsy_type = item["account_id"], item["kind"], item.get("sellsy_type")
+    correlation_id, field_id = fields.get("correlation_id"), fields.get("field_id")
     exchange_id, direction, status = item["id"], item["direction"], item["status"]
     log_keys = {
         "account_id": account_id,
