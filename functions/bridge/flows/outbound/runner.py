@@ -79,6 +79,20 @@ class Outcome:
     duration_ms: float = 0.0
 
 
+def _done_before(planned: PlannedAction, done: ledger_repo.AlreadyDone) -> Outcome:
+    """The outcome of an action the ledger shows done already, with what that run created."""
+    entry = done.entry
+    return Outcome(
+        planned.key,
+        planned.kind,
+        "done",
+        sellsy_type=entry.sellsy_type,
+        sellsy_id=entry.sellsy_id,
+        links=entry.links,
+        already_done=True,
+    )
+
+
 def _error_code(exc: Exception) -> str:
     if isinstance(exc, OutboundRuleError):
         return exc.code
@@ -117,15 +131,7 @@ def run_action(
             account_id, intervention_id, planned.key, kind=planned.kind, marker=mark, lease_seconds=lease_seconds()
         )
     except ledger_repo.AlreadyDone as done:
-        return Outcome(
-            planned.key,
-            planned.kind,
-            "done",
-            sellsy_type=done.entry.sellsy_type,
-            sellsy_id=done.entry.sellsy_id,
-            links=done.entry.links,
-            already_done=True,
-        )
+        return _done_before(planned, done)
 
     def remember(sellsy_type: str, sellsy_id: str) -> None:
         ledger_repo.save_progress(
@@ -165,15 +171,7 @@ def run_action(
         hooks.fire("after_ledger", planned)
     except ledger_repo.AlreadyDone as done:
         # A concurrent worker finished first (its lease had expired); its result stands.
-        return Outcome(
-            planned.key,
-            planned.kind,
-            "done",
-            sellsy_type=done.entry.sellsy_type,
-            sellsy_id=done.entry.sellsy_id,
-            links=done.entry.links,
-            already_done=True,
-        )
+        return _done_before(planned, done)
     except (OutboundRuleError, ReportProblem, *PERMANENT_SELLSY_ERRORS) as exc:
         # A named skip (nothing to create, on purpose) is kept apart from a failure; both wait for a replay.
         state = "skipped" if getattr(exc, "skip", False) else "failed"
