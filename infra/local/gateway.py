@@ -15,11 +15,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra.local.lambda_context import LOCAL_ACCOUNT, LocalContext
+from infra.local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)
@@ -122,8 +123,7 @@ class LocalGateway:
         # time. Handlers keep per-request state in module-level objects (Powertools' resolver, Logger keys),
         # which is safe in Lambda and must stay safe here.
         self._environments: dict[str, threading.Lock] = {}
-        self._server = ThreadingHTTPServer((host, port), self._request_class())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), self._request_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
 
     @property

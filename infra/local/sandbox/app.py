@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
-import sys
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from infra.local.loopback import LoopbackServer
 from infra.local.sandbox.auth import Auth
 from infra.local.sandbox.config import SandboxConfig
 from infra.local.sandbox.contract import shared_validator
@@ -239,18 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     allow_reuse_address = True
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
         self.app = app
         super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up before reading its answer (one that timed out, say) is no fault of the sandbox;
-        # socketserver would print a traceback for it into the test output.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
